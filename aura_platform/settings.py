@@ -1,0 +1,174 @@
+"""Environment -> typed settings, in one place.
+
+Every environment variable Aura reads is named in ``ENV_VARS`` so that the docker-compose test can
+check the deployment sets each one, and so that the README has a single list to stay true to.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# name -> what it means; the default is applied in ``Settings.from_env``.
+ENV_VARS: dict[str, str] = {
+    "AURA_HOME": "local state folder (embedded PostgreSQL data, Dagster home, logs); default ./.aura",
+    "AURA_WAREHOUSE_URL": "external PostgreSQL 14+ with pgvector; unset = embedded server",
+    "AURA_PG_DATA": "embedded server data folder; default $AURA_HOME/pgdata",
+    "AURA_PG_PORT": "embedded server TCP port on 127.0.0.1; default 54329",
+    "AURA_DAGSTER_PG_URL": "Dagster run/event/schedule storage; default database 'dagster' beside the warehouse",
+    "AURA_DATA_DIR": "landing zone and demo files; default ./data",
+    "AURA_ODOO_URL": "Odoo PostgreSQL database (read-only); default the demo database 'odoo_demo'",
+    "AURA_APN_URL": "APN PostgreSQL database (read-only); default the demo database 'apn_demo'",
+    "AURA_MONGO_URL": "MongoDB for invoices and documents; unset = in-process mongomock demo data",
+    "AURA_EMBEDDING_MODEL": "'all-MiniLM-L6-v2' (bundled, offline), 'BAAI/bge-m3' or a local model path",
+    "AURA_EMBEDDING_BATCH_SIZE": "texts per model call; default 64",
+    "AURA_HNSW_EF_SEARCH": "pgvector hnsw.ef_search for queries; default 100",
+    "AURA_DEBUG": "set to 1 to see full tracebacks from the aura CLI",
+}
+
+EMBEDDED_USER = "aura"
+WAREHOUSE_DB = "aura"
+DAGSTER_DB = "dagster"
+ODOO_DEMO_DB = "odoo_demo"
+APN_DEMO_DB = "apn_demo"
+
+
+def mask_url(url: str) -> str:
+    """Replace the password in a connection URL with ``***`` so it can be printed or logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    userinfo = f"{parts.username}:***" if parts.username else ":***"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
+
+
+def mask_secrets(text: str, urls: list[str]) -> str:
+    """``text`` with every password of ``urls`` (and the URLs themselves) masked."""
+    for url in urls:
+        password = urlsplit(url).password
+        text = text.replace(url, mask_url(url))
+        if password:
+            text = text.replace(password, "***")
+    return text
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What Aura needs to know about its environment; build with ``Settings.from_env()``."""
+
+    home: Path
+    external_warehouse_url: str | None
+    pg_data: Path
+    pg_port: int
+    dagster_pg_url_override: str | None
+    data_dir: Path
+    odoo_url_override: str | None
+    apn_url_override: str | None
+    mongo_url: str | None
+    embedding_model: str
+    embedding_batch_size: int
+    hnsw_ef_search: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        home = Path(e.get("AURA_HOME") or PROJECT_ROOT / ".aura").resolve()
+        return cls(
+            home=home,
+            external_warehouse_url=e.get("AURA_WAREHOUSE_URL") or None,
+            pg_data=Path(e.get("AURA_PG_DATA") or home / "pgdata").resolve(),
+            pg_port=int(e.get("AURA_PG_PORT") or 54329),
+            dagster_pg_url_override=e.get("AURA_DAGSTER_PG_URL") or None,
+            data_dir=Path(e.get("AURA_DATA_DIR") or PROJECT_ROOT / "data").resolve(),
+            odoo_url_override=e.get("AURA_ODOO_URL") or None,
+            apn_url_override=e.get("AURA_APN_URL") or None,
+            mongo_url=e.get("AURA_MONGO_URL") or None,
+            embedding_model=e.get("AURA_EMBEDDING_MODEL") or "all-MiniLM-L6-v2",
+            embedding_batch_size=int(e.get("AURA_EMBEDDING_BATCH_SIZE") or 64),
+            hnsw_ef_search=int(e.get("AURA_HNSW_EF_SEARCH") or 100),
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self.external_warehouse_url is None
+
+    @property
+    def warehouse_url(self) -> str:
+        if self.external_warehouse_url:
+            return self.external_warehouse_url
+        return f"postgresql://{EMBEDDED_USER}@127.0.0.1:{self.pg_port}/{WAREHOUSE_DB}"
+
+    def database_url(self, database: str) -> str:
+        """Another database on the warehouse server (Dagster storage, demo sources)."""
+        return with_database(self.warehouse_url, database)
+
+    @property
+    def dagster_pg_url(self) -> str:
+        return self.dagster_pg_url_override or self.database_url(DAGSTER_DB)
+
+    @property
+    def odoo_url(self) -> str:
+        return self.odoo_url_override or self.database_url(ODOO_DEMO_DB)
+
+    @property
+    def apn_url(self) -> str:
+        return self.apn_url_override or self.database_url(APN_DEMO_DB)
+
+    def source_url(self, connection_env: str) -> str:
+        """URL of a source named by its environment variable; demo databases stand in when unset."""
+        defaults = {"AURA_ODOO_URL": self.odoo_url, "AURA_APN_URL": self.apn_url}
+        value = os.environ.get(connection_env) or defaults.get(connection_env)
+        if not value:
+            raise KeyError(f"environment variable {connection_env} is not set")
+        return value
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_dir / "processed"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+    def subprocess_env(self) -> dict[str, str]:
+        """Environment for dbt, Dagster and GX child processes, derived from these settings.
+
+        dbt's profiles.yml and dagster.yaml read only environment variables, so the URL we
+        resolved here is handed down as its parts.
+        """
+        wh = urlsplit(self.warehouse_url)
+        env = dict(os.environ)
+        env.update(
+            {
+                "AURA_HOME": str(self.home),
+                "AURA_DATA_DIR": str(self.data_dir),
+                "DAGSTER_HOME": str(self.dagster_home),
+                "AURA_DAGSTER_PG_URL": self.dagster_pg_url,
+                "AURA_DBT_HOST": wh.hostname or "127.0.0.1",
+                "AURA_DBT_PORT": str(wh.port or 5432),
+                "AURA_DBT_USER": wh.username or EMBEDDED_USER,
+                "AURA_DBT_PASSWORD": wh.password or "",
+                "AURA_DBT_DATABASE": wh.path.lstrip("/") or WAREHOUSE_DB,
+            }
+        )
+        if self.embedded:
+            env["AURA_PG_PORT"] = str(self.pg_port)
+        return env

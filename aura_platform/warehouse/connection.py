@@ -1,0 +1,36 @@
+"""Connections to the warehouse and its sibling databases."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from aura_platform.settings import Settings, with_database
+from aura_platform.warehouse import embedded
+
+
+def connect(url: str, *, autocommit: bool = False, read_only: bool = False) -> psycopg.Connection:
+    """Open a psycopg 3 connection; ``read_only`` makes every transaction READ ONLY (sources)."""
+    conn = psycopg.connect(url, autocommit=autocommit, application_name="aura")
+    if read_only:
+        conn.read_only = True
+    return conn
+
+
+def ensure_database(settings: Settings, database: str) -> str:
+    """Create ``database`` on the warehouse server if missing; return its URL."""
+    url = embedded.ensure_started(settings)
+    with connect(with_database(url, "postgres"), autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    return settings.database_url(database)
+
+
+def drop_database(settings: Settings, database: str) -> None:
+    """Drop ``database`` (closing its connections first); used to rebuild demo sources."""
+    url = embedded.ensure_started(settings)
+    with connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
+        )

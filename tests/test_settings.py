@@ -1,0 +1,35 @@
+"""Settings: defaults, external warehouse, and secrets never shown."""
+
+from aura_platform.settings import Settings, mask_secrets, mask_url
+
+
+def test_mask_url_hides_the_password_and_keeps_the_rest() -> None:
+    masked = mask_url("postgresql://aura:s3cret@db.example:5432/aura")
+    assert masked == "postgresql://aura:***@db.example:5432/aura"
+
+
+def test_mask_url_leaves_a_url_without_password_alone() -> None:
+    assert mask_url("postgresql://aura@127.0.0.1:54329/aura") == "postgresql://aura@127.0.0.1:54329/aura"
+
+
+def test_mask_secrets_removes_the_password_even_outside_the_url() -> None:
+    url = "postgresql://u:hunter2@h/db"
+    text = mask_secrets("auth failed for hunter2 at postgresql://u:hunter2@h/db", [url])
+    assert "hunter2" not in text
+
+
+def test_without_a_warehouse_url_the_embedded_server_on_loopback_is_used() -> None:
+    s = Settings.from_env({"AURA_HOME": "/tmp/x", "AURA_PG_PORT": "6001"})
+    assert s.embedded
+    assert s.warehouse_url == "postgresql://aura@127.0.0.1:6001/aura"
+    assert s.dagster_pg_url == "postgresql://aura@127.0.0.1:6001/dagster"
+
+
+def test_an_external_warehouse_url_is_used_as_is_and_handed_to_dbt_in_parts() -> None:
+    s = Settings.from_env({"AURA_WAREHOUSE_URL": "postgresql://bob:pw@pg.internal:5433/wh"})
+    assert not s.embedded
+    env = s.subprocess_env()
+    assert (env["AURA_DBT_HOST"], env["AURA_DBT_PORT"], env["AURA_DBT_DATABASE"]) == (
+        "pg.internal", "5433", "wh",
+    )
+    assert env["AURA_DAGSTER_PG_URL"] == "postgresql://bob:pw@pg.internal:5433/dagster"
