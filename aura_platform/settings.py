@@ -15,16 +15,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # name -> what it means; the default is applied in ``Settings.from_env``.
 ENV_VARS: dict[str, str] = {
-    "AURA_HOME": "local state folder (embedded PostgreSQL data, Dagster home, logs); default ./.aura",
+    "AURA_HOME": "local state (embedded PostgreSQL data, Dagster home, logs); default ./.aura",
     "AURA_WAREHOUSE_URL": "external PostgreSQL 14+ with pgvector; unset = embedded server",
     "AURA_PG_DATA": "embedded server data folder; default $AURA_HOME/pgdata",
     "AURA_PG_PORT": "embedded server TCP port on 127.0.0.1; default 54329",
-    "AURA_DAGSTER_PG_URL": "Dagster run/event/schedule storage; default database 'dagster' beside the warehouse",
+    "AURA_DAGSTER_PG_URL": "Dagster run/event/schedule storage; default database 'dagster' there",
     "AURA_DATA_DIR": "landing zone and demo files; default ./data",
     "AURA_ODOO_URL": "Odoo PostgreSQL database (read-only); default the demo database 'odoo_demo'",
     "AURA_APN_URL": "APN PostgreSQL database (read-only); default the demo database 'apn_demo'",
-    "AURA_MONGO_URL": "MongoDB for invoices and documents; unset = in-process mongomock demo data",
-    "AURA_EMBEDDING_MODEL": "'all-MiniLM-L6-v2' (bundled, offline), 'BAAI/bge-m3' or a local model path",
+    "AURA_MONGO_URL": "MongoDB (invoices, documents); unset = in-process mongomock demo data",
+    "AURA_EMBEDDING_MODEL": "'all-MiniLM-L6-v2' (bundled, offline), 'BAAI/bge-m3' or a model path",
     "AURA_EMBEDDING_BATCH_SIZE": "texts per model call; default 64",
     "AURA_HNSW_EF_SEARCH": "pgvector hnsw.ef_search for queries; default 100",
     "AURA_DEBUG": "set to 1 to see full tracebacks from the aura CLI",

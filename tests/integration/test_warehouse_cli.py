@@ -70,7 +70,9 @@ def test_status_masks_the_password_of_an_external_warehouse(
     assert "topsecret" not in out and "aura:***@" in out
 
 
-def test_sql_prints_the_result_as_csv(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_prints_the_result_as_csv(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["sql", "select 1 as one, 'a,b' as two union all select 2, null order by 1"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows == [["one", "two"], ["1", "a,b"], ["2", ""]]
