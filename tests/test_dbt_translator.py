@@ -1,0 +1,121 @@
+"""How the dbt project appears in Dagster, read from the project's parsed manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from aura_platform.defs.dbt.assets import aura_dbt_models
+from aura_platform.defs.dbt.project import aura_dbt_project
+from aura_platform.defs.dbt.translator import (
+    AuraDbtTranslator,
+    description,
+    layer_group,
+    materialization_kinds,
+    model_asset_key,
+    owners,
+    source_asset_key,
+)
+
+Props = Mapping[str, Any]
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return json.loads(aura_dbt_project.manifest_path.read_text())
+
+
+def _source(manifest: dict[str, Any], table: str) -> Props:
+    return manifest["sources"][f"source.aura.odoo.{table}"]
+
+
+def _model(manifest: dict[str, Any], name: str) -> Props:
+    return manifest["nodes"][f"model.aura.{name}"]
+
+
+def test_a_source_is_keyed_by_the_raw_asset_named_in_its_meta(manifest: dict[str, Any]) -> None:
+    assert source_asset_key(_source(manifest, "crm_lead")) == dg.AssetKey(
+        ["raw", "odoo", "crm_lead"]
+    )
+    assert source_asset_key(_source(manifest, "res_partner")) == dg.AssetKey(
+        ["raw", "odoo", "res_partner"]
+    )
+
+
+def test_a_source_without_a_raw_asset_key_is_refused(manifest: dict[str, Any]) -> None:
+    props = {**_source(manifest, "crm_lead"), "meta": {}, "config": {"meta": {}}}
+
+    with pytest.raises(ValueError, match=r"meta\.dagster\.asset_key"):
+        source_asset_key(props)
+
+
+def test_a_model_is_keyed_by_the_schema_and_table_it_builds(manifest: dict[str, Any]) -> None:
+    assert model_asset_key(_model(manifest, "odoo_opportunities")) == dg.AssetKey(
+        ["core", "odoo_opportunities"]
+    )
+    assert model_asset_key(_model(manifest, "stg_odoo__crm_leads")) == dg.AssetKey(
+        ["staging", "stg_odoo__crm_leads"]
+    )
+
+
+def test_a_model_is_grouped_by_its_layer_folder(manifest: dict[str, Any]) -> None:
+    assert layer_group(_model(manifest, "stg_odoo__res_partners")) == "staging"
+    assert layer_group(_model(manifest, "int_opportunities_joined_to_partners")) == "intermediate"
+    assert layer_group(_model(manifest, "odoo_opportunities")) == "core"
+
+
+def test_a_model_is_owned_by_the_team_in_dbt_project_yml(manifest: dict[str, Any]) -> None:
+    assert owners(_model(manifest, "odoo_opportunities")) == ["team:data-platform"]
+
+
+def test_a_model_description_is_its_yaml_text_without_sql(manifest: dict[str, Any]) -> None:
+    text = description(_model(manifest, "odoo_opportunities"))
+
+    assert text.startswith("One row per Odoo opportunity")
+    assert "select" not in text
+
+
+def test_a_model_without_a_description_is_named_instead() -> None:
+    assert description({"resource_type": "model", "name": "x"}) == "dbt model x"
+
+
+def test_tables_and_views_carry_their_materialization_as_a_kind(
+    manifest: dict[str, Any],
+) -> None:
+    assert materialization_kinds(_model(manifest, "odoo_opportunities")) == {"table"}
+    assert materialization_kinds(_model(manifest, "stg_odoo__crm_leads")) == {"view"}
+    assert materialization_kinds(_source(manifest, "crm_lead")) == set()
+
+
+def test_the_translator_enables_dbt_tests_as_asset_checks() -> None:
+    assert AuraDbtTranslator().settings.enable_asset_checks
+
+
+def test_staging_models_depend_on_the_raw_ingestion_assets() -> None:
+    deps = {
+        key.path[-1]: {dep.asset_key for dep in spec.deps}
+        for key, spec in aura_dbt_models.specs_by_key.items()
+    }
+
+    assert deps["stg_odoo__crm_leads"] == {dg.AssetKey(["raw", "odoo", "crm_lead"])}
+    assert deps["stg_odoo__res_partners"] == {dg.AssetKey(["raw", "odoo", "res_partner"])}
+
+
+def test_every_dbt_data_test_on_a_model_is_an_asset_check(manifest: dict[str, Any]) -> None:
+    data_tests = {
+        node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
+    }
+
+    assert {spec.name for spec in aura_dbt_models.check_specs} == data_tests
+
+
+def test_core_assets_are_tables_owned_and_grouped_for_the_ui() -> None:
+    spec = aura_dbt_models.specs_by_key[dg.AssetKey(["core", "odoo_opportunities"])]
+
+    assert spec.group_name == "core"
+    assert spec.owners == ["team:data-platform"]
+    assert spec.kinds == {"dbt", "postgres", "table"}
