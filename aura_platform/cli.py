@@ -1,0 +1,180 @@
+"""The ``aura`` command: warehouse lifecycle, demo, runs, the Dagster UI and quick inspection."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from aura_platform.settings import PROJECT_ROOT, Settings, mask_url
+
+
+def _cmd_up(settings: Settings, _: argparse.Namespace) -> int:
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+
+    url = prepare_warehouse(settings)
+    print(f"warehouse ready: {mask_url(url)}")
+    return 0
+
+
+def _cmd_down(settings: Settings, _: argparse.Namespace) -> int:
+    from aura_platform.warehouse import embedded
+
+    if not settings.embedded:
+        print("AURA_WAREHOUSE_URL is set: the warehouse is external, nothing to stop")
+        return 0
+    print(
+        "embedded warehouse stopped"
+        if embedded.stop(settings)
+        else "embedded warehouse was not running"
+    )
+    return 0
+
+
+def _cmd_status(settings: Settings, _: argparse.Namespace) -> int:
+    from aura_platform.warehouse import embedded
+    from aura_platform.warehouse.connection import connect
+
+    if settings.embedded:
+        state = embedded.status(settings)
+        print(f"warehouse: embedded, {state.detail}")
+        running = state.running
+    else:
+        try:
+            with connect(settings.warehouse_url) as conn:
+                conn.execute("select 1")
+            running = True
+            print("warehouse: external, reachable")
+        except Exception as exc:  # report, don't crash: status is for diagnosis
+            print(f"warehouse: external, unreachable ({type(exc).__name__})")
+            running = False
+    print(f"url: {mask_url(settings.warehouse_url)}")
+    print(f"dagster storage: {mask_url(settings.dagster_pg_url)}")
+    return 0 if running else 1
+
+
+def _cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+    from aura_platform.warehouse.connection import connect
+
+    with connect(prepare_warehouse(settings)) as conn:
+        cur = conn.execute(args.query)
+        writer = csv.writer(sys.stdout)
+        if cur.description is None:
+            print(cur.statusmessage)
+            return 0
+        writer.writerow([d.name for d in cur.description])
+        writer.writerows(cur.fetchall())
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.demo.generator import generate_demo
+
+    report = generate_demo(settings, seed=args.seed, scale=args.scale)
+    print(f"demo sources generated (seed {args.seed}, scale {args.scale}):")
+    for database, tables in report.row_counts.items():
+        total = sum(tables.values())
+        print(f"  {database}: {len(tables)} tables, {total} rows")
+    print(f"  files: {len(report.files)}; ground-truth pairs: {report.ground_truth_pairs}")
+    if args.no_run:
+        return 0
+    return _cmd_run(settings, args)
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.runner import run_job
+    from aura_platform.summary import print_summary
+
+    report = run_job(settings, args.job)
+    print_summary(settings, report)
+    return 0 if report.success else 1
+
+
+def _cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+    from aura_platform.warehouse.migrate import apply_migrations
+
+    url = prepare_warehouse(settings)
+    applied = apply_migrations(url)
+    print(f"migrations applied: {len(applied)} (database {mask_url(url)} is up to date)")
+    return 0
+
+
+def _cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.runner import prepare_environment
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+
+    prepare_warehouse(settings)
+    prepare_environment(settings)
+    cmd = [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI on http://{args.host}:{args.port} (webserver + daemon); Ctrl-C stops it")
+    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aura", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start (embedded) and migrate the warehouse").set_defaults(fn=_cmd_up)
+    sub.add_parser("down", help="stop the embedded warehouse").set_defaults(fn=_cmd_down)
+    sub.add_parser("status", help="is the warehouse running, and where").set_defaults(
+        fn=_cmd_status
+    )
+    sub.add_parser("migrate", help="apply pending SQL migrations").set_defaults(fn=_cmd_migrate)
+    p = sub.add_parser("sql", help="run a query and print the result as CSV")
+    p.add_argument("query")
+    p.set_defaults(fn=_cmd_sql)
+    p = sub.add_parser("demo", help="generate the demo sources, then run the main job")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--no-run", action="store_true", help="only generate the demo sources")
+    p.add_argument("--job", default="main")
+    p.set_defaults(fn=_cmd_demo)
+    p = sub.add_parser("run", help="run a job (default: main) and print a summary")
+    p.add_argument("--job", default="main")
+    p.set_defaults(fn=_cmd_run)
+    p = sub.add_parser("dev", help="start the Dagster webserver and daemon")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(fn=_cmd_dev)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return int(args.fn(settings, args))
+    except Exception as exc:
+        # Users see a one-line reason with secrets masked, not a traceback full of DSNs.
+        from aura_platform.settings import mask_secrets
+
+        urls = [
+            settings.warehouse_url,
+            settings.dagster_pg_url,
+            settings.odoo_url,
+            settings.apn_url,
+        ]
+        print(
+            f"aura {args.command}: {mask_secrets(f'{type(exc).__name__}: {exc}', urls)}",
+            file=sys.stderr,
+        )
+        if os.environ.get("AURA_DEBUG"):
+            raise
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Running a job of the code location from Python (the CLI's `aura run`) and summarising it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from aura_platform.settings import PROJECT_ROOT, Settings
+from aura_platform.warehouse.bootstrap import prepare_warehouse
+from aura_platform.warehouse.connection import connect
+
+
+@dataclass
+class CheckLine:
+    asset: str
+    name: str
+    passed: bool
+    severity: str
+    description: str = ""
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    success: bool
+    steps_succeeded: list[str] = field(default_factory=list)
+    steps_failed: list[str] = field(default_factory=list)
+    steps_skipped: list[str] = field(default_factory=list)
+    not_materialized: list[str] = field(default_factory=list)
+    checks: list[CheckLine] = field(default_factory=list)
+    table_rows: dict[str, int] = field(default_factory=dict)
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Export the derived environment (DAGSTER_HOME, storage URL, dbt connection) to this process.
+
+    DAGSTER_HOME gets a copy of the repository's dagster.yaml so the instance configuration lives
+    in one reviewed file.
+    """
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
+    os.environ.update(settings.subprocess_env())
+
+
+def run_job(settings: Settings, job_name: str = "main") -> RunReport:
+    """Execute a job in this process on the persistent Dagster instance (so the UI shows it)."""
+    import dagster as dg
+
+    from aura_platform.definitions import defs
+
+    prepare_warehouse(settings)
+    prepare_environment(settings)
+    job = defs().resolve_job_def(job_name)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    report = RunReport(run_id=result.run_id, success=result.success)
+    for event in result.all_events:
+        if event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_SUCCESS":
+            report.steps_succeeded.append(event.step_key)
+        elif event.event_type_value == "STEP_FAILURE":
+            report.steps_failed.append(event.step_key)
+        elif event.event_type_value == "STEP_SKIPPED":
+            report.steps_skipped.append(event.step_key)
+    planned = job.asset_layer.selected_asset_keys
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    report.not_materialized = sorted(k.to_user_string() for k in planned - done)
+    for evaluation in result.get_asset_check_evaluations():
+        report.checks.append(
+            CheckLine(
+                asset=evaluation.asset_key.to_user_string(),
+                name=evaluation.check_name,
+                passed=evaluation.passed,
+                severity=evaluation.severity.value,
+                description=evaluation.description or "",
+            )
+        )
+    report.table_rows = table_row_counts(settings.warehouse_url)
+    return report
+
+
+def table_row_counts(
+    url: str, schemas: tuple[str, ...] = ("raw", "core", "search")
+) -> dict[str, int]:
+    """Exact row counts of every table in the data layers, as ``schema.table``."""
+    counts: dict[str, int] = {}
+    with connect(url) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2",
+            (list(schemas),),
+        ).fetchall()
+        for schema, table in tables:
+            row = conn.execute(
+                sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+            ).fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+    return counts
