@@ -1,0 +1,1 @@
+"""Test doubles that talk over real sockets: stand-ins for systems Aura reads from."""
