@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -32,16 +33,45 @@ class TableConfig(_Strict):
     cursor: Identifier | None = None
     lookback_minutes: int = Field(default=60, ge=0)
     full_refresh: bool = False
+    reconcile_deletes: bool = True
+    model: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_.]*$")  # Odoo API model name
+
+
+Transport = Literal["sql", "odoo_xmlrpc", "odoo_json2", "apn_files", "mongo", "csv_landing"]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+_NEEDS_CONNECTION: set[str] = {"sql", "odoo_xmlrpc", "odoo_json2", "mongo"}
+_NEEDS_FOLDER: set[str] = {"apn_files", "csv_landing"}
 
 
 class SourceConfig(_Strict):
-    """A source system: its transport, where its connection comes from, and its tables."""
+    """A source system: its transport, where its connection comes from, and its tables.
+
+    Secrets are never written here: ``*_env`` fields name the environment variables holding them.
+    """
 
     description: str = ""
-    transport: Literal["sql"]
-    connection_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    transport: Transport
+    connection_env: EnvName | None = None
+    database_env: EnvName | None = None  # Odoo API: database name
+    username_env: EnvName | None = None  # Odoo XML-RPC: login
+    secret_env: EnvName | None = None  # Odoo API: password or API key
+    folder: str | None = Field(default=None, pattern=r"^[a-z0-9_/.-]+$")  # under AURA_DATA_DIR
     owners: list[str] = Field(default_factory=list)
+    partitions_start: date | None = None  # daily backfill partitions on the cursor from this day
     tables: dict[Identifier, TableConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _transport_needs(self) -> SourceConfig:
+        """Each transport's required settings are present, so a bad file fails at load."""
+        if self.transport in _NEEDS_CONNECTION and not self.connection_env:
+            raise ValueError(f"transport {self.transport} needs connection_env")
+        if self.transport in _NEEDS_FOLDER and not self.folder:
+            raise ValueError(f"transport {self.transport} needs folder")
+        if self.transport.startswith("odoo_") and not (self.database_env and self.secret_env):
+            raise ValueError(f"transport {self.transport} needs database_env and secret_env")
+        if self.transport == "odoo_xmlrpc" and not self.username_env:
+            raise ValueError("transport odoo_xmlrpc needs username_env")
+        return self
 
 
 class SourcesFile(_Strict):

@@ -7,6 +7,7 @@ seed, timestamps count back from a fixed base date, and rows are numbered in gen
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from aura_platform.demo.trial_balances import write_trial_balances
 from aura_platform.demo.world import build_world
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
+
+ACE_SAMPLE = Path(__file__).parent / "samples" / "Opportunity-Outbound-Sample.json"
 
 CUSTOMERS_AT_SCALE_1 = 1200
 INVOICES_AT_SCALE_1 = 300
@@ -66,7 +69,17 @@ def generate_demo(settings: Settings, *, seed: int = 42, scale: float = 1.0) -> 
         claim_numbers=[row["claim_number"] for row in apn.book.rows("cash_claim")],
     )
     files.append(write_ground_truth(ground_truth_path(settings), apn.pairs))
+    files.append(_drop_ace_export(settings))
     return DemoReport(seed, scale, counts, files, len(apn.pairs))
+
+
+def _drop_ace_export(settings: Settings) -> Path:
+    """The real ACE outbound sample, as an export the APN file transport will find."""
+    folder = settings.data_dir / "apn_exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / ACE_SAMPLE.name
+    shutil.copyfile(ACE_SAMPLE, target)
+    return target
 
 
 def _rng(seed: int, part: str) -> random.Random:

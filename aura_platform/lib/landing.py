@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from aura_platform.lib import loading
 from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, open_sync_job
@@ -49,11 +48,6 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "numeric": pa.decimal128(38, csv_files.AMOUNT_SCALE),
 }
-
-_QUARANTINE_COLUMNS = (
-    "source_system", "source_table", "source_file", "line_number", "reason", "original_payload",
-    "sync_batch_id",
-)  # fmt: skip
 
 Status = Literal["loaded", "partial", "rejected", "empty"]
 
@@ -172,8 +166,8 @@ def land_file(
         if recorded is None:
             return None
         loading.ensure_raw_table(conn, RAW_SCHEMA, RAW_TABLE, columns, csv_files.PRIMARY_KEY)
-        stage = loading.create_stage(conn, RAW_SCHEMA, RAW_TABLE, columns)
-        _copy_rows(conn, sql.Identifier(stage), [c.name for c in columns], rows)
+        stage = loading.create_stage(conn, RAW_TABLE, columns)
+        loading.copy_rows_into(conn, stage, columns, rows)
         counts = loading.upsert_stage(
             conn,
             schema=RAW_SCHEMA,
@@ -185,12 +179,13 @@ def land_file(
             batch_id=batch_id,
         )
         replaced = _tombstone_replaced_lines(conn, stage)
-        quarantined = [
-            (SOURCE_SYSTEM, csv_files.TABLE, r.source_file, r.line_number, r.reason,
-             Jsonb(r.payload), batch_id)
-            for r in rejected
-        ]  # fmt: skip
-        _copy_rows(conn, sql.Identifier("ops", "quarantine"), _QUARANTINE_COLUMNS, quarantined)
+        loading.quarantine_records(
+            conn,
+            rejected,
+            source_system=SOURCE_SYSTEM,
+            source_table=csv_files.TABLE,
+            batch_id=batch_id,
+        )
     return LandedFile(
         file_name=details["file_name"],
         checksum=details["file_checksum"],
@@ -354,21 +349,6 @@ def _landed(conn: psycopg.Connection, checksum: str) -> tuple[str, str | None] |
         "select file_name, archived_path from ops.landed_files where checksum = %s", (checksum,)
     ).fetchone()
     return (row[0], row[1]) if row else None
-
-
-def _copy_rows(
-    conn: psycopg.Connection,
-    table: sql.Identifier,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-) -> None:
-    """COPY Python row tuples into a table (the loader's COPY takes text chunks instead)."""
-    query = sql.SQL("copy {} ({}) from stdin").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor().copy(query) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _tombstone_replaced_lines(conn: psycopg.Connection, stage: str) -> int:

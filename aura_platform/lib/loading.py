@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from aura_platform.sources.base import Column
+from aura_platform.lib.drift import DriftPlan, TypeChange
+from aura_platform.sources.base import Column, Rejected
 
 METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_raw_id", "bigint generated always as identity"),
@@ -58,50 +60,75 @@ def ensure_raw_table(
     table: str,
     columns: Sequence[Column],
     primary_key: Sequence[str],
-) -> list[str]:
-    """Create the raw mirror, or add source columns it lacks; return the columns added.
+) -> bool:
+    """Create the raw mirror if it does not exist yet; return whether it was created.
 
     Source columns keep their source type; the primary key is the source's, so upserts and
     deduplication happen on it.
     """
-    existing = raw_columns(conn, schema, table)
+    if raw_columns(conn, schema, table):
+        return False
+    ident = sql.Identifier
+    defs = [sql.SQL("{} {}").format(ident(c.name), sql.SQL(c.pg_type)) for c in columns]
+    defs += [sql.SQL("{} {}").format(ident(n), sql.SQL(t)) for n, t in METADATA_COLUMNS]
+    defs.append(
+        sql.SQL("primary key ({})").format(sql.SQL(", ").join(ident(k) for k in primary_key))
+    )
+    conn.execute(
+        sql.SQL("create table {} ({})").format(ident(schema, table), sql.SQL(", ").join(defs))
+    )
+    return True
+
+
+def apply_drift(
+    conn: psycopg.Connection,
+    *,
+    schema: str,
+    table: str,
+    plan: DriftPlan,
+    source_system: str,
+    source_table: str,
+    batch_id: str,
+) -> None:
+    """Add new columns, widen safely widened ones, and record every change in ops."""
     target = sql.Identifier(schema, table)
-    if not existing:
-        defs = [
-            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in columns
-        ]
-        defs += [
-            sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in METADATA_COLUMNS
-        ]
-        defs.append(
-            sql.SQL("primary key ({})").format(
-                sql.SQL(", ").join(sql.Identifier(k) for k in primary_key)
-            )
-        )
-        conn.execute(sql.SQL("create table {} ({})").format(target, sql.SQL(", ").join(defs)))
-        return [c.name for c in columns]
-    added = [c for c in columns if c.name not in existing]
-    for c in added:
+    for column in plan.added:
         conn.execute(
             sql.SQL("alter table {} add column {} {}").format(
-                target, sql.Identifier(c.name), sql.SQL(c.pg_type)
+                target, sql.Identifier(column.name), sql.SQL(column.pg_type)
             )
         )
-    return [c.name for c in added]
+    for change in plan.widened:
+        conn.execute(
+            sql.SQL("alter table {t} alter column {c} type {ty} using {c}::{ty}").format(
+                t=target, c=sql.Identifier(change.column), ty=sql.SQL(change.source_type)
+            )
+        )
+    records = [(c.name, "added", None, c.pg_type) for c in plan.added]
+    records += [(c.column, "widened", c.raw_type, c.source_type) for c in plan.widened]
+    records += [(c.column, "type_conflict", c.raw_type, c.source_type) for c in plan.conflicts]
+    records += [(name, "removed", None, None) for name in plan.removed]
+    if records:
+        conn.cursor().executemany(
+            "insert into ops.schema_changes (source_system, source_table, column_name, change, "
+            "old_type, new_type, sync_batch_id) values (%s, %s, %s, %s, %s, %s, %s)",
+            [(source_system, source_table, *r, batch_id) for r in records],
+        )
 
 
-def create_stage(
-    conn: psycopg.Connection, schema: str, table: str, columns: Sequence[Column]
-) -> str:
-    """A temporary table shaped like the source columns of the raw table, dropped at commit."""
+def create_stage(conn: psycopg.Connection, table: str, columns: Sequence[Column]) -> str:
+    """A temporary table typed like the source columns, dropped at commit.
+
+    Typed by the source rather than by raw, so a value that does not fit a conflicting raw type
+    still lands in the stage and can be quarantined row by row instead of failing the COPY.
+    """
     stage = f"_stage_{table}"
     conn.execute(
-        sql.SQL(
-            "create temporary table {stage} on commit drop as select {cols} from {t} limit 0"
-        ).format(
-            stage=sql.Identifier(stage),
-            cols=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
-            t=sql.Identifier(schema, table),
+        sql.SQL("create temporary table {} ({}) on commit drop").format(
+            sql.Identifier(stage),
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in columns
+            ),
         )
     )
     return stage
@@ -119,6 +146,90 @@ def copy_chunks_into(
             copy.write(chunk)
 
 
+def copy_rows_into(
+    conn: psycopg.Connection,
+    stage: str,
+    columns: Sequence[Column],
+    records: Iterable[Sequence[object] | Rejected],
+) -> list[Rejected]:
+    """COPY row tuples into the stage; return the rejected records met on the way."""
+    rejected: list[Rejected] = []
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    with conn.cursor().copy(
+        sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(stage), cols)
+    ) as copy:
+        for record in records:
+            if isinstance(record, Rejected):
+                rejected.append(record)
+            else:
+                copy.write_row(record)
+    return rejected
+
+
+def quarantine_unconvertible(
+    conn: psycopg.Connection,
+    *,
+    stage: str,
+    conflicts: Sequence[TypeChange],
+    source_system: str,
+    source_table: str,
+    batch_id: str,
+) -> int:
+    """Move stage rows whose value cannot take the raw column's type to ``ops.quarantine``."""
+    if not conflicts:
+        return 0
+    bad = sql.SQL(" or ").join(
+        sql.SQL("not ops.can_cast({c}::text, {t}::regtype)").format(
+            c=sql.Identifier(c.column), t=sql.Literal(c.raw_type)
+        )
+        for c in conflicts
+    )
+    reason = "type conflict: " + ", ".join(
+        f"{c.column} is {c.source_type} in the source but {c.raw_type} in raw" for c in conflicts
+    )
+    moved = conn.execute(
+        sql.SQL(
+            """
+            with bad as (delete from {stage} where {bad} returning *)
+            insert into ops.quarantine
+                (source_system, source_table, reason, original_payload, sync_batch_id)
+            select %s, %s, %s, to_jsonb(bad), %s from bad
+            """
+        ).format(stage=sql.Identifier(stage), bad=bad),
+        (source_system, source_table, reason, batch_id),
+    )
+    return moved.rowcount
+
+
+def quarantine_records(
+    conn: psycopg.Connection,
+    rejected: Sequence[Rejected],
+    *,
+    source_system: str,
+    source_table: str,
+    batch_id: str,
+) -> int:
+    """Write records a connector could not read to ``ops.quarantine``, in the load's transaction."""
+    if rejected:
+        conn.cursor().executemany(
+            "insert into ops.quarantine (source_system, source_table, source_file, line_number, "
+            "reason, original_payload, sync_batch_id) values (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    source_system,
+                    source_table,
+                    r.source_file,
+                    r.line_number,
+                    r.reason,
+                    Jsonb(r.payload),
+                    batch_id,
+                )
+                for r in rejected
+            ],
+        )
+    return len(rejected)
+
+
 def upsert_stage(
     conn: psycopg.Connection,
     *,
@@ -129,40 +240,56 @@ def upsert_stage(
     primary_key: Sequence[str],
     source_system: str,
     batch_id: str,
+    cursor: str | None = None,
+    casts: dict[str, str] | None = None,
+    removed: Sequence[str] = (),
 ) -> UpsertCounts:
     """Merge the stage into the raw table and count inserted and really-updated rows.
 
-    Duplicate keys inside one batch keep one row (the stage is deduplicated first). A row whose
-    values are identical to raw is left alone, so lookback re-reads are free of churn. A row that
-    reappears after being tombstoned is revived.
+    Duplicate keys inside one batch keep the newest row by ``cursor``. A row whose values equal
+    raw's is left alone, so lookback re-reads are free of churn. A row that reappears after being
+    tombstoned is revived. ``casts`` converts conflicting columns to their raw type; ``removed``
+    columns (gone from the source) become NULL on the rows this batch touches.
     """
+    casts = casts or {}
+    ident = sql.Identifier
     names = [c.name for c in columns]
     non_key = [n for n in names if n not in primary_key]
-    ident = sql.Identifier
-    col_list = sql.SQL(", ").join(map(ident, names))
-    key_list = sql.SQL(", ").join(map(ident, primary_key))
     target = ident(schema, table)
     alias = ident(table)  # once aliased in INSERT ... AS, the target is referred to by the alias
+    selected = [
+        sql.SQL("{c}::{t}").format(c=ident(n), t=sql.SQL(casts[n])) if n in casts else ident(n)
+        for n in names
+    ]
     updates = [sql.SQL("{c} = excluded.{c}").format(c=ident(n)) for n in non_key]
+    updates += [sql.SQL("{} = null").format(ident(n)) for n in removed]
     updates += [
         sql.SQL("_ingested_at = now()"),
         sql.SQL("_sync_batch_id = excluded._sync_batch_id"),
         sql.SQL("_deleted_at = null"),
     ]
+    compared = [*non_key, *removed]
     changed = sql.SQL("({old}) is distinct from ({new}) or {t}._deleted_at is not null").format(
-        old=sql.SQL(", ").join(sql.SQL("{}.{}").format(alias, ident(n)) for n in non_key)
+        old=sql.SQL(", ").join(sql.SQL("{}.{}").format(alias, ident(n)) for n in compared)
         or sql.SQL("null"),
-        new=sql.SQL(", ").join(sql.SQL("excluded.{}").format(ident(n)) for n in non_key)
+        new=sql.SQL(", ").join(
+            sql.SQL("excluded.{}").format(ident(n)) if n in non_key else sql.SQL("null")
+            for n in compared
+        )
         or sql.SQL("null"),
         t=alias,
+    )
+    key_list = sql.SQL(", ").join(map(ident, primary_key))
+    newest_first = (
+        sql.SQL(", {} desc nulls last").format(ident(cursor)) if cursor in names else sql.SQL("")
     )
     staged = conn.execute(sql.SQL("select count(*) from {}").format(ident(stage))).fetchone()
     query = sql.SQL(
         """
         with merged as (
             insert into {target} as {alias} ({cols}, _source_system, _sync_batch_id)
-            select distinct on ({keys}) {cols}, %(source)s, %(batch)s::uuid from {stage}
-            order by {keys}
+            select distinct on ({keys}) {selected}, %(source)s, %(batch)s::uuid from {stage}
+            order by {keys}{newest_first}
             on conflict ({keys}) do update set {updates} where {changed}
             returning (xmax = 0) as inserted
         )
@@ -171,12 +298,34 @@ def upsert_stage(
     ).format(
         target=target,
         alias=alias,
-        cols=col_list,
+        cols=sql.SQL(", ").join(map(ident, names)),
         keys=key_list,
+        selected=sql.SQL(", ").join(selected),
         stage=ident(stage),
+        newest_first=newest_first,
         updates=sql.SQL(", ").join(updates),
         changed=changed,
     )
     row = conn.execute(query, {"source": source_system, "batch": batch_id}).fetchone()
     assert row is not None and staged is not None
     return UpsertCounts(staged=int(staged[0]), inserted=int(row[0]), updated=int(row[1]))
+
+
+def tombstone_missing(
+    conn: psycopg.Connection,
+    *,
+    schema: str,
+    table: str,
+    primary_key: Sequence[str],
+    key_table: str,
+) -> int:
+    """Set ``_deleted_at`` on raw rows whose key is no longer among the source's keys."""
+    ident = sql.Identifier
+    match = sql.SQL(" and ").join(sql.SQL("k.{c} = r.{c}").format(c=ident(c)) for c in primary_key)
+    done = conn.execute(
+        sql.SQL(
+            "update {t} as r set _deleted_at = now() where r._deleted_at is null "
+            "and not exists (select 1 from {k} as k where {match})"
+        ).format(t=ident(schema, table), k=ident(key_table), match=match)
+    )
+    return done.rowcount

@@ -1,23 +1,35 @@
-"""One table sync, end to end: read since the watermark minus lookback, load, audit, advance.
+"""One table sync, end to end: read what changed, load it atomically, reconcile deletes, audit.
 
 Odoo stamps ``write_date`` with its transaction's start time, so a long transaction can commit
 rows stamped before rows another sync already saw. Re-reading ``watermark - lookback`` catches
 them; the upsert's change detection makes the re-read rows free.
+
+Everything a sync writes to raw (rows, quarantined records, schema changes, tombstones and the
+new watermark) commits in one transaction, so a process killed mid-load leaves raw as it was and
+the next sync starts from the old watermark. The audit row is written on its own connection so a
+failure is recorded too.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from psycopg import sql
 
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.lib import loading
 from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, open_sync_job
+from aura_platform.lib.drift import DriftPlan, plan_drift
+from aura_platform.sources.base import Column, ReadWindow, Rejected, RowSource
 from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect
+
+_METADATA = {name for name, _ in loading.METADATA_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -42,11 +54,24 @@ class TableSync:
 class SyncResult:
     job_id: int
     batch_id: str
+    mode: str
     outcome: SyncOutcome
     watermark_before: datetime | None
     row_count: int
     columns: dict[str, str]
-    columns_added: list[str]
+    drift: DriftPlan = field(default_factory=DriftPlan)
+
+
+@dataclass
+class _Loaded:
+    """What the transactional part of a sync produced."""
+
+    counts: loading.UpsertCounts
+    quarantined: int
+    deleted: int | None
+    watermark: datetime | None
+    drift: DriftPlan
+    details: dict[str, object]
 
 
 def read_watermark(warehouse_url: str, spec: TableSync) -> datetime | None:
@@ -59,101 +84,288 @@ def read_watermark(warehouse_url: str, spec: TableSync) -> datetime | None:
     return row[0] if row else None
 
 
+@contextmanager
+def table_lock(warehouse_url: str, spec: TableSync) -> Iterator[None]:
+    """Serialise syncs of one table across processes, and retire jobs of syncs that died.
+
+    A live sync holds this lock for as long as its job row says ``running``; so once we hold
+    it, any other ``running`` row of the table belongs to a process that was killed.
+    """
+    with connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"raw.{spec.raw_table}",))
+        try:
+            conn.execute(
+                "update ops.sync_jobs set status = 'failed', finished_at = now(), "
+                "error_message = 'abandoned: the sync process ended before finishing; "
+                "nothing of it was committed' "
+                "where source_system = %s and source_table = %s and status = 'running'",
+                (spec.source_name, spec.table_name),
+            )
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (f"raw.{spec.raw_table}",))
+
+
 def sync_table(
     spec: TableSync,
     *,
     warehouse_url: str,
-    source_url: str,
+    source: SqlSource | RowSource,
+    mask_urls: list[str] | None = None,
     full_refresh: bool = False,
+    backfill: tuple[datetime, datetime] | None = None,
     run_id: str | None = None,
 ) -> SyncResult:
     """Bring the rows of one source table that changed into ``raw.<source>_<table>``.
 
-    Everything a sync writes to raw, including its new watermark, commits in one transaction;
-    the audit row is written separately so a failure is recorded too.
+    Args:
+        spec: The configured table.
+        warehouse_url: Where raw and ops live.
+        source: The connector (``SqlSource`` streams COPY; others yield rows).
+        mask_urls: URLs whose passwords must not appear in a recorded error.
+        full_refresh: Read everything, ignoring the watermark.
+        backfill: Re-sync exactly the rows whose cursor is in ``[start, end)``; the watermark
+            and delete reconciliation are left alone.
+        run_id: The Dagster run, for the audit row.
     """
-    batch_id = str(uuid.uuid4())
-    full = full_refresh or spec.table.full_refresh or spec.table.cursor is None
-    before = None if full else read_watermark(warehouse_url, spec)
-    since = before - timedelta(minutes=spec.table.lookback_minutes) if before else None
-    job_id = open_sync_job(
-        warehouse_url,
-        batch_id=batch_id,
-        source_system=spec.source_name,
-        source_table=spec.table_name,
-        target_table=f"raw.{spec.raw_table}",
-        sync_mode="full_refresh" if full else "incremental",
-        watermark_before=before,
-        config={**spec.table.model_dump(), "transport": spec.source.transport},
-        run_id=run_id,
-        asset_key=spec.asset_key,
-    )
-    source = SqlSource(source_url)
-    try:
-        with source.snapshot() as src, connect(warehouse_url) as wh, wh.transaction():
-            columns = source.columns(src, spec.table_name)
-            added = loading.ensure_raw_table(
-                wh, "raw", spec.raw_table, columns, spec.table.primary_key
+    table = spec.table
+    mode = "backfill" if backfill else "full_refresh" if full_refresh or table.full_refresh else ""
+    mode = mode or ("incremental" if table.cursor else "full_refresh")
+    with table_lock(warehouse_url, spec):
+        before = read_watermark(warehouse_url, spec)
+        if backfill:
+            window = ReadWindow(table.cursor, since=backfill[0], until=backfill[1])
+        elif mode == "incremental" and before is not None:
+            window = ReadWindow(
+                table.cursor, since=before - timedelta(minutes=table.lookback_minutes)
             )
-            stage = loading.create_stage(wh, "raw", spec.raw_table, columns)
-            query = source.select(spec.table_name, columns, spec.table.cursor, since)
-            loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
-            counts = loading.upsert_stage(
-                wh,
-                schema="raw",
-                table=spec.raw_table,
-                stage=stage,
-                columns=columns,
-                primary_key=spec.table.primary_key,
-                source_system=spec.source_name,
-                batch_id=batch_id,
-            )
-            after = _max_cursor(wh, stage, spec.table.cursor) or before
-            if spec.table.cursor is not None:
-                wh.execute(
-                    """
-                    insert into ops.sync_watermarks
-                        (source_system, source_table, cursor_column, watermark, sync_batch_id)
-                    values (%s, %s, %s, %s, %s)
-                    on conflict (source_system, source_table) do update set
-                        watermark = excluded.watermark, sync_batch_id = excluded.sync_batch_id,
-                        cursor_column = excluded.cursor_column, updated_at = now()
-                    """,
-                    (spec.source_name, spec.table_name, spec.table.cursor, after, batch_id),
-                )
-            total = wh.execute(
-                sql.SQL("select count(*) from {} where _deleted_at is null").format(
-                    sql.Identifier("raw", spec.raw_table)
-                )
-            ).fetchone()
-            raw_types = loading.raw_columns(wh, "raw", spec.raw_table)
-    except Exception as exc:
-        fail_sync_job(warehouse_url, job_id, exc, urls=[source_url, warehouse_url])
-        raise
-    outcome = SyncOutcome(
-        processed=counts.staged,
-        inserted=counts.inserted,
-        updated=counts.updated,
-        watermark_after=after,
-        details={"columns_added": added} if added and before is not None else {},
-    )
-    close_sync_job(warehouse_url, job_id, outcome)
+        else:
+            window = ReadWindow(table.cursor)
+        batch_id = str(uuid.uuid4())
+        job_id = open_sync_job(
+            warehouse_url,
+            batch_id=batch_id,
+            source_system=spec.source_name,
+            source_table=spec.table_name,
+            target_table=f"raw.{spec.raw_table}",
+            sync_mode=mode,
+            watermark_before=before,
+            config={**table.model_dump(), "transport": spec.source.transport, "window": window},
+            run_id=run_id,
+            asset_key=spec.asset_key,
+        )
+        try:
+            with connect(warehouse_url) as wh, wh.transaction():
+                if isinstance(source, SqlSource):
+                    loaded = _load_from_sql(wh, spec, source, window, batch_id, mode)
+                else:
+                    loaded = _load_from_rows(wh, spec, source, window, batch_id, mode)
+                after = before
+                if mode != "backfill" and table.cursor is not None:
+                    after = max(filter(None, [before, loaded.watermark]), default=None)
+                    _store_watermark(wh, spec, after, batch_id)
+                total = wh.execute(
+                    sql.SQL("select count(*) from {} where _deleted_at is null").format(
+                        sql.Identifier("raw", spec.raw_table)
+                    )
+                ).fetchone()
+                raw_types = loading.raw_columns(wh, "raw", spec.raw_table)
+        except Exception as exc:
+            fail_sync_job(warehouse_url, job_id, exc, urls=mask_urls or [warehouse_url])
+            raise
+        outcome = SyncOutcome(
+            processed=loaded.counts.staged + loaded.quarantined,
+            inserted=loaded.counts.inserted,
+            updated=loaded.counts.updated,
+            deleted=loaded.deleted or 0,
+            quarantined=loaded.quarantined,
+            watermark_after=after,
+            details=loaded.details,
+        )
+        close_sync_job(warehouse_url, job_id, outcome)
     return SyncResult(
         job_id=job_id,
         batch_id=batch_id,
+        mode=mode,
         outcome=outcome,
         watermark_before=before,
         row_count=int(total[0]) if total else 0,
         columns=raw_types,
-        columns_added=added,
+        drift=loaded.drift,
     )
 
 
-def _max_cursor(conn, stage: str, cursor: str | None) -> datetime | None:  # type: ignore[no-untyped-def]
-    """Highest cursor value in this batch: the next watermark."""
-    if cursor is None:
+def _prepare_raw(
+    wh: psycopg.Connection, spec: TableSync, columns: list[Column], batch_id: str
+) -> DriftPlan:
+    """Create the raw mirror or bring it in line with the source's current columns."""
+    created = loading.ensure_raw_table(wh, "raw", spec.raw_table, columns, spec.table.primary_key)
+    if created:
+        return DriftPlan()
+    plan = plan_drift(loading.raw_columns(wh, "raw", spec.raw_table), columns, _METADATA)
+    loading.apply_drift(
+        wh,
+        schema="raw",
+        table=spec.raw_table,
+        plan=plan,
+        source_system=spec.source_name,
+        source_table=spec.table_name,
+        batch_id=batch_id,
+    )
+    return plan
+
+
+def _finish_load(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    stage: str,
+    columns: list[Column],
+    plan: DriftPlan,
+    rejected: list[Rejected],
+    batch_id: str,
+) -> tuple[loading.UpsertCounts, int, datetime | None]:
+    """Quarantine what cannot load, merge the rest, and return counts and the batch's max cursor."""
+    quarantined = loading.quarantine_records(
+        wh,
+        rejected,
+        source_system=spec.source_name,
+        source_table=spec.table_name,
+        batch_id=batch_id,
+    )
+    quarantined += loading.quarantine_unconvertible(
+        wh,
+        stage=stage,
+        conflicts=plan.conflicts,
+        source_system=spec.source_name,
+        source_table=spec.table_name,
+        batch_id=batch_id,
+    )
+    counts = loading.upsert_stage(
+        wh,
+        schema="raw",
+        table=spec.raw_table,
+        stage=stage,
+        columns=columns,
+        primary_key=spec.table.primary_key,
+        source_system=spec.source_name,
+        batch_id=batch_id,
+        cursor=spec.table.cursor,
+        casts={c.column: c.raw_type for c in plan.conflicts},
+        removed=plan.removed,
+    )
+    return counts, quarantined, _max_cursor(wh, stage, spec.table.cursor, columns)
+
+
+def _details(plan: DriftPlan, deleted: int | None) -> dict[str, object]:
+    details: dict[str, object] = {}
+    if not plan.empty:
+        details["schema_changes"] = {
+            "added": [c.name for c in plan.added],
+            "widened": [c.column for c in plan.widened],
+            "type_conflicts": [c.column for c in plan.conflicts],
+            "removed": plan.removed,
+        }
+    if deleted is None:
+        details["deletes"] = "not reconciled"
+    return details
+
+
+def _load_from_sql(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    source: SqlSource,
+    window: ReadWindow,
+    batch_id: str,
+    mode: str,
+) -> _Loaded:
+    """The fast path: COPY out of a read-only snapshot straight into the stage."""
+    table = spec.table
+    with source.snapshot() as src:
+        columns = source.columns(src, spec.table_name)
+        plan = _prepare_raw(wh, spec, columns, batch_id)
+        stage = loading.create_stage(wh, spec.raw_table, columns)
+        query = source.select(spec.table_name, columns, window.cursor, window.since, window.until)
+        loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
+        counts, quarantined, watermark = _finish_load(wh, spec, stage, columns, plan, [], batch_id)
+        deleted = None
+        if table.reconcile_deletes and mode != "backfill":
+            keys = [c for c in columns if c.name in table.primary_key]
+            key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
+            key_query = source.select(spec.table_name, keys, None, None)
+            loading.copy_chunks_into(wh, key_stage, keys, source.copy_out(src, key_query))
+            deleted = loading.tombstone_missing(
+                wh,
+                schema="raw",
+                table=spec.raw_table,
+                primary_key=table.primary_key,
+                key_table=key_stage,
+            )
+    return _Loaded(counts, quarantined, deleted, watermark, plan, _details(plan, deleted))
+
+
+def _load_from_rows(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    source: RowSource,
+    window: ReadWindow,
+    batch_id: str,
+    mode: str,
+) -> _Loaded:
+    """Connectors that yield rows: COPY them with write_row, rejected records quarantined."""
+    table = spec.table
+    extract = source.extract(spec.table_name, window)
+    plan = _prepare_raw(wh, spec, extract.columns, batch_id)
+    stage = loading.create_stage(wh, spec.raw_table, extract.columns)
+    rejected = loading.copy_rows_into(wh, stage, extract.columns, extract.records)
+    counts, quarantined, watermark = _finish_load(
+        wh, spec, stage, extract.columns, plan, rejected, batch_id
+    )
+    deleted = None
+    keys = source.primary_keys(spec.table_name) if table.reconcile_deletes else None
+    if keys is not None and mode != "backfill":
+        key_columns = [c for c in extract.columns if c.name in table.primary_key]
+        by_name = {c.name: c for c in key_columns}
+        ordered = [by_name[k] for k in table.primary_key]
+        key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", ordered)
+        loading.copy_rows_into(wh, key_stage, ordered, iter(keys))
+        deleted = loading.tombstone_missing(
+            wh,
+            schema="raw",
+            table=spec.raw_table,
+            primary_key=table.primary_key,
+            key_table=key_stage,
+        )
+    details = _details(plan, deleted)
+    if extract.details:
+        details["source"] = extract.details
+    return _Loaded(counts, quarantined, deleted, watermark, plan, details)
+
+
+def _store_watermark(
+    wh: psycopg.Connection, spec: TableSync, watermark: datetime | None, batch_id: str
+) -> None:
+    wh.execute(
+        """
+        insert into ops.sync_watermarks
+            (source_system, source_table, cursor_column, watermark, sync_batch_id)
+        values (%s, %s, %s, %s, %s)
+        on conflict (source_system, source_table) do update set
+            watermark = excluded.watermark, sync_batch_id = excluded.sync_batch_id,
+            cursor_column = excluded.cursor_column, updated_at = now()
+        """,
+        (spec.source_name, spec.table_name, spec.table.cursor, watermark, batch_id),
+    )
+
+
+def _max_cursor(
+    conn: psycopg.Connection, stage: str, cursor: str | None, columns: list[Column]
+) -> datetime | None:
+    """Highest cursor value in this batch: the next watermark (naive UTC)."""
+    if cursor is None or cursor not in {c.name for c in columns}:
         return None
     row = conn.execute(
-        sql.SQL("select max({}) from {}").format(sql.Identifier(cursor), sql.Identifier(stage))
+        sql.SQL("select max({})::timestamp from {}").format(
+            sql.Identifier(cursor), sql.Identifier(stage)
+        )
     ).fetchone()
     return row[0] if row else None

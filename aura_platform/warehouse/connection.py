@@ -10,8 +10,14 @@ from aura_platform.warehouse import embedded
 
 
 def connect(url: str, *, autocommit: bool = False, read_only: bool = False) -> psycopg.Connection:
-    """Open a psycopg 3 connection; ``read_only`` makes every transaction READ ONLY (sources)."""
-    conn = psycopg.connect(url, autocommit=autocommit, application_name="aura")
+    """Open a psycopg 3 connection; ``read_only`` makes every transaction READ ONLY (sources).
+
+    Sessions run in UTC: Odoo's cursors are naive UTC timestamps, and comparing them with a
+    ``timestamptz`` cursor (APN) must not depend on the server's time zone.
+    """
+    conn = psycopg.connect(
+        url, autocommit=autocommit, application_name="aura", options="-c TimeZone=UTC"
+    )
     if read_only:
         conn.read_only = True
     return conn

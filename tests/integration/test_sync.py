@@ -8,6 +8,7 @@ import pytest
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.settings import Settings
+from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
 
@@ -50,7 +51,7 @@ def _raw(settings: Settings, query: str) -> list[tuple]:
 
 
 def test_a_first_sync_mirrors_every_row_and_column_type(settings: Settings, source: str) -> None:
-    result = sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    result = sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     assert (result.outcome.processed, result.outcome.inserted, result.outcome.updated) == (
         100,
         100,
@@ -68,8 +69,8 @@ def test_a_first_sync_mirrors_every_row_and_column_type(settings: Settings, sour
 def test_a_re_sync_without_changes_reads_the_lookback_but_changes_nothing(
     settings: Settings, source: str
 ) -> None:
-    sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
-    again = sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
+    again = sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     assert again.outcome.processed == 6  # the last 5 minutes re-read, inclusive
     assert (again.outcome.inserted, again.outcome.updated) == (0, 0)
     assert _raw(settings, "select count(*) from raw.test_crm_lead") == [(100,)]
@@ -78,7 +79,7 @@ def test_a_re_sync_without_changes_reads_the_lookback_but_changes_nothing(
 def test_a_late_commit_stamped_before_the_watermark_is_still_picked_up(
     settings: Settings, source: str
 ) -> None:
-    first = sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    first = sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     with connect(source) as conn:
         # Stamped 3 minutes before the watermark, as a long Odoo transaction would be.
         conn.execute(
@@ -90,7 +91,7 @@ def test_a_late_commit_stamped_before_the_watermark_is_still_picked_up(
             "update crm_lead set name = 'renamed', write_date = %s where id = 100",
             (first.outcome.watermark_after,),
         )
-    second = sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    second = sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     assert (second.outcome.inserted, second.outcome.updated) == (1, 1)
     assert second.watermark_before == first.outcome.watermark_after
     assert _raw(
@@ -99,21 +100,21 @@ def test_a_late_commit_stamped_before_the_watermark_is_still_picked_up(
 
 
 def test_a_new_source_column_is_added_to_raw_and_filled(settings: Settings, source: str) -> None:
-    sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     with connect(source) as conn:
         conn.execute("alter table crm_lead add column x_region text")
         conn.execute(
             "update crm_lead set x_region = 'emea', write_date = timestamp '2026-02-01' "
             "where id = 1"
         )
-    result = sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
-    assert result.columns_added == ["x_region"]
+    result = sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
+    assert [c.name for c in result.drift.added] == ["x_region"]
     assert _raw(settings, "select x_region from raw.test_crm_lead where id = 1") == [("emea",)]
 
 
 def test_every_sync_is_audited_with_counts_and_watermarks(settings: Settings, source: str) -> None:
     result = sync_table(
-        _spec(), warehouse_url=settings.warehouse_url, source_url=source, run_id="r1"
+        _spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source), run_id="r1"
     )
     rows = _raw(
         settings,
@@ -126,10 +127,10 @@ def test_every_sync_is_audited_with_counts_and_watermarks(settings: Settings, so
 def test_a_failed_sync_is_recorded_without_the_password_and_leaves_raw_untouched(
     settings: Settings, source: str
 ) -> None:
-    sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=source)
+    sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     bad = source.replace("sync_source", "no_such_database").replace("aura@", "aura:pa55word@")
     with pytest.raises(psycopg.OperationalError):
-        sync_table(_spec(), warehouse_url=settings.warehouse_url, source_url=bad)
+        sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(bad), mask_urls=[bad])
     rows = _raw(
         settings,
         "select status, error_message from ops.sync_jobs where source_system = 'test' "

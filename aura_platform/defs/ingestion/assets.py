@@ -1,19 +1,42 @@
-"""Raw ingestion assets, one per table in ``assets_config/sources.yaml``; no per-table code."""
+"""Raw ingestion assets, one per table in ``assets_config/sources.yaml``; no per-table code.
+
+Tables with a cursor get daily partitions on it with a single-run backfill policy: a partition
+range re-syncs exactly the rows whose cursor falls in it, while an unpartitioned run (the main
+job, the nightly schedule) syncs incrementally from the watermark.
+"""
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from aura_platform.config.loader import load_sources
 from aura_platform.defs.resources import WarehouseResource
+from aura_platform.lib.faults import is_permanent
 from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.settings import mask_secrets
 
-# Connection failures are worth retrying with backoff; the sync is idempotent, so a retry is safe.
+# Connection failures are retried with backoff and jitter (3 attempts in all); a sync is
+# idempotent, so a retry is safe. Authentication errors are raised as non-retryable failures.
 SOURCE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+ROW_SOURCE_KINDS = {"sql": "postgres", "mongo": "mongodb", "apn_files": "json"}
 
 
 class SyncConfig(dg.Config):
     full_refresh: bool = False
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _backfill_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime] | None:
+    """The partition range of a backfill run as a naive-UTC cursor window; None otherwise."""
+    if not context.has_partition_key_range and not context.has_partition_key:
+        return None
+    window = context.partition_time_window
+    return _naive_utc(window.start), _naive_utc(window.end)
 
 
 def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
@@ -22,12 +45,15 @@ def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(result.row_count),
+            "sync_mode": result.mode,
             "records_processed": o.processed,
             "records_inserted": o.inserted,
             "records_updated": o.updated,
-            "watermark_before": str(result.watermark_before) if result.watermark_before else "",
-            "watermark_after": str(o.watermark_after) if o.watermark_after else "",
-            "columns_added": ", ".join(result.columns_added),
+            "records_deleted": o.deleted,
+            "records_quarantined": o.quarantined,
+            "watermark_before": str(result.watermark_before or ""),
+            "watermark_after": str(o.watermark_after or ""),
+            "schema_changes": dg.MetadataValue.json(o.details.get("schema_changes", {})),
             "sync_job_id": result.job_id,
             "sync_batch_id": result.batch_id,
             "dagster/column_schema": dg.TableSchema(
@@ -39,38 +65,114 @@ def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
 
 def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
     """The raw asset of one configured table."""
+    source = spec.source
+    partitioned = source.partitions_start is not None and spec.table.cursor is not None
+    partitions = (
+        dg.DailyPartitionsDefinition(start_date=source.partitions_start.isoformat())
+        if partitioned and source.partitions_start
+        else None
+    )
 
     @dg.asset(
         key=["raw", spec.source_name, spec.table_name],
         group_name=f"raw_{spec.source_name}",
-        kinds={"postgres", spec.source_name},
-        owners=spec.source.owners,
+        kinds={"postgres", ROW_SOURCE_KINDS.get(source.transport, "python")},
+        owners=source.owners,
         description=(
             f"{spec.table.description or spec.table_name} Mirrored into raw.{spec.raw_table} "
-            f"from {spec.source_name} ({spec.source.transport}), upserted on "
-            f"{', '.join(spec.table.primary_key)}."
+            f"from {spec.source_name} ({source.transport}), upserted on "
+            f"{', '.join(spec.table.primary_key)}"
+            + (f", incremental on {spec.table.cursor}." if spec.table.cursor else ".")
         ),
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         retry_policy=SOURCE_RETRY,
-        tags={"aura/source": spec.source_name},
+        pool=f"source_{spec.source_name}",
+        tags={"aura/source": spec.source_name, "aura/transport": source.transport},
     )
     def _raw_asset(
         context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
+        from aura_platform.sources.registry import connection_urls, open_source
+
         settings = warehouse.settings()
-        result = sync_table(
-            spec,
-            warehouse_url=warehouse.url(),
-            source_url=settings.source_url(spec.source.connection_env),
-            full_refresh=config.full_refresh,
-            run_id=context.run.run_id,
-        )
+        urls = connection_urls(source, settings)
+        try:
+            result = sync_table(
+                spec,
+                warehouse_url=warehouse.url(),
+                source=open_source(spec.source_name, source, settings),
+                mask_urls=urls,
+                full_refresh=config.full_refresh,
+                backfill=_backfill_window(context),
+                run_id=context.run.run_id,
+            )
+        except Exception as exc:
+            if is_permanent(exc):
+                raise dg.Failure(
+                    description=mask_secrets(f"{type(exc).__name__}: {exc}", urls),
+                    allow_retries=False,
+                ) from None
+            raise
+        o = result.outcome
         context.log.info(
-            f"raw.{spec.raw_table}: {result.outcome.processed} read, "
-            f"{result.outcome.inserted} inserted, {result.outcome.updated} updated"
+            f"raw.{spec.raw_table} ({result.mode}): {o.processed} read, {o.inserted} inserted, "
+            f"{o.updated} updated, {o.deleted} deleted, {o.quarantined} quarantined"
         )
         return _materialize_result(result)
 
     return _raw_asset
+
+
+def build_landing_asset(spec: TableSync) -> dg.AssetsDefinition:
+    """The CSV landing zone: every new file in the folder, loaded once, archived, quarantined."""
+
+    @dg.asset(
+        key=["raw", spec.source_name, spec.table_name],
+        group_name=f"raw_{spec.source_name}",
+        kinds={"postgres", "csv"},
+        owners=spec.source.owners,
+        description=(
+            f"{spec.table.description} Files dropped in data/{spec.source.folder}/ are loaded "
+            f"into raw.{spec.raw_table} once (by checksum), archived, and copied to Parquet."
+        ),
+        retry_policy=SOURCE_RETRY,
+        tags={"aura/source": spec.source_name, "aura/transport": "csv_landing"},
+    )
+    def _landing_asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        from aura_platform.lib.landing import load_landing_zone
+
+        report = load_landing_zone(warehouse.settings(), warehouse.url(), context.run.run_id)
+        quarantined = sum(f.rows_quarantined for f in report.loaded)
+        context.log.info(
+            f"{len(report.loaded)} files: {report.rows_read} rows read = {report.rows_loaded} "
+            f"loaded + {quarantined} quarantined; {len(report.duplicates)} duplicate files"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "files_loaded": len(report.loaded),
+                "files_skipped_as_duplicates": len(report.duplicates),
+                "rows_read": report.rows_read,
+                "rows_loaded": report.rows_loaded,
+                "rows_quarantined": quarantined,
+                "files": dg.MetadataValue.json(
+                    [
+                        {
+                            "file": f.file_name,
+                            "status": f.status,
+                            "read": f.rows_read,
+                            "loaded": f.rows_loaded,
+                            "quarantined": f.rows_quarantined,
+                        }
+                        for f in report.loaded
+                    ]
+                ),
+            }
+        )
+
+    return _landing_asset
 
 
 def table_syncs() -> list[TableSync]:
@@ -82,4 +184,7 @@ def table_syncs() -> list[TableSync]:
     ]
 
 
-raw_assets = [build_raw_asset(spec) for spec in table_syncs()]
+raw_assets = [
+    build_landing_asset(spec) if spec.source.transport == "csv_landing" else build_raw_asset(spec)
+    for spec in table_syncs()
+]
