@@ -124,6 +124,20 @@ def _cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call(cmd, cwd=PROJECT_ROOT)
 
 
+def _cmd_dagster(settings: Settings, args: argparse.Namespace) -> int:
+    """The dagster CLI with Aura's environment: runs land in the persistent instance."""
+    from aura_platform.runner import prepare_environment
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+
+    prepare_warehouse(settings)
+    prepare_environment(settings)
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    forwarded = args.args[1:] if args.args[:1] == ["--"] else args.args
+    if forwarded[:2] == ["asset", "materialize"] and "-m" not in forwarded:
+        forwarded = [*forwarded, "-m", "aura_platform.definitions"]
+    return subprocess.call([dagster, *forwarded], cwd=PROJECT_ROOT)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aura", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a job (default: main) and print a summary")
     p.add_argument("--job", default="main")
     p.set_defaults(fn=_cmd_run)
+    p = sub.add_parser(
+        "dagster", help="run the dagster CLI against Aura's instance (e.g. asset materialize)"
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=_cmd_dagster)
     p = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)

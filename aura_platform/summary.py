@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura_platform.runner import RunReport
+from aura_platform.runner import CheckLine, RunReport
 from aura_platform.settings import Settings
 
 EXAMPLE_QUERY = "cloud migration of a retail company's data platform"
@@ -23,9 +23,15 @@ def print_summary(settings: Settings, report: RunReport) -> None:
         print(f"  {table:<45} {rows:>9,}")
     passed = sum(c.passed for c in report.checks)
     print(f"\nchecks: {passed} passed, {len(report.checks) - passed} failed")
+    by_asset: dict[str, list[CheckLine]] = {}
     for check in report.checks:
-        mark = "ok  " if check.passed else f"FAIL ({check.severity})"
-        print(f"  {mark:<12} {check.asset} :: {check.name}")
+        by_asset.setdefault(check.asset, []).append(check)
+    for asset, checks in sorted(by_asset.items()):
+        ok = sum(c.passed for c in checks)
+        print(f"  {asset:<45} {ok}/{len(checks)} passed")
+        for check in checks:
+            if not check.passed:
+                print(f"    FAIL ({check.severity}) {check.name}: {check.description}")
     hit = example_search(settings)
     if hit:
         print(f'\nsemantic search "{EXAMPLE_QUERY}":')

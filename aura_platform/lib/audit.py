@@ -72,7 +72,7 @@ def close_sync_job(url: str, job_id: int, outcome: SyncOutcome) -> None:
             update ops.sync_jobs set status = 'success', finished_at = now(),
                 records_processed = %s, records_inserted = %s, records_updated = %s,
                 records_deleted = %s, records_failed = %s, records_quarantined = %s,
-                watermark_after = %s, error_details = %s
+                watermark_after = %s, details = %s
             where id = %s
             """,
             (
@@ -83,7 +83,7 @@ def close_sync_job(url: str, job_id: int, outcome: SyncOutcome) -> None:
                 outcome.failed,
                 outcome.quarantined,
                 outcome.watermark_after,
-                json.dumps(outcome.details, default=str) if outcome.details else None,
+                json.dumps(outcome.details, default=str),
                 job_id,
             ),
         )

@@ -131,10 +131,14 @@ def record_check(
     severity: str,
     schema_name: str,
     table_name: str,
-    outcome: SuiteOutcome,
+    passed: bool,
+    records_checked: int | None,
+    records_failed: int | None,
+    failure_details: dict[str, Any],
     run_id: str | None,
 ) -> int:
     """Write one ``ops.data_quality_checks`` row, linked to the table's latest sync job."""
+    records_passed = None if records_checked is None else records_checked - (records_failed or 0)
     with connect(url, autocommit=True) as conn:
         row = conn.execute(
             """
@@ -147,19 +151,10 @@ def record_check(
             returning id
             """,
             (
-                check_name,
-                check_type,
-                severity,
-                schema_name,
-                table_name,
-                outcome.passed,
-                outcome.records_checked,
-                outcome.records_passed,
-                outcome.records_failed,
-                json.dumps({"expectations": outcome.expectations}, default=str),
-                f"{schema_name}.{table_name}",
-                run_id,
+                check_name, check_type, severity, schema_name, table_name, passed,
+                records_checked, records_passed, records_failed,
+                json.dumps(failure_details, default=str), f"{schema_name}.{table_name}", run_id,
             ),
-        ).fetchone()
+        ).fetchone()  # fmt: skip
     assert row is not None
     return int(row[0])

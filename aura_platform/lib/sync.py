@@ -256,8 +256,10 @@ def _finish_load(
     return counts, quarantined, _max_cursor(wh, stage, spec.table.cursor, columns)
 
 
-def _details(plan: DriftPlan, deleted: int | None) -> dict[str, object]:
+def _details(plan: DriftPlan, deleted: int | None, source_rows: int | None) -> dict[str, object]:
     details: dict[str, object] = {}
+    if source_rows is not None:
+        details["source_rows"] = source_rows  # in the same snapshot: what raw must reconcile to
     if not plan.empty:
         details["schema_changes"] = {
             "added": [c.name for c in plan.added],
@@ -287,7 +289,7 @@ def _load_from_sql(
         query = source.select(spec.table_name, columns, window.cursor, window.since, window.until)
         loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
         counts, quarantined, watermark = _finish_load(wh, spec, stage, columns, plan, [], batch_id)
-        deleted = None
+        deleted = source_rows = None
         if table.reconcile_deletes and mode != "backfill":
             keys = [c for c in columns if c.name in table.primary_key]
             key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
@@ -300,7 +302,9 @@ def _load_from_sql(
                 primary_key=table.primary_key,
                 key_table=key_stage,
             )
-    return _Loaded(counts, quarantined, deleted, watermark, plan, _details(plan, deleted))
+            source_rows = _count(wh, key_stage)
+    details = _details(plan, deleted, source_rows)
+    return _Loaded(counts, quarantined, deleted, watermark, plan, details)
 
 
 def _load_from_rows(
@@ -335,10 +339,17 @@ def _load_from_rows(
             primary_key=table.primary_key,
             key_table=key_stage,
         )
-    details = _details(plan, deleted)
+    details = _details(
+        plan, deleted, len(keys) if deleted is not None and keys is not None else None
+    )
     if extract.details:
         details["source"] = extract.details
     return _Loaded(counts, quarantined, deleted, watermark, plan, details)
+
+
+def _count(conn: psycopg.Connection, table: str) -> int:
+    row = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(table))).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _store_watermark(

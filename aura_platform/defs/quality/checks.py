@@ -35,7 +35,10 @@ def build_gx_check(path: Path, suite: SuiteConfig) -> dg.AssetChecksDefinition:
             severity=suite.severity,
             schema_name=suite.schema_name,
             table_name=suite.table_name,
-            outcome=outcome,
+            passed=outcome.passed,
+            records_checked=outcome.records_checked,
+            records_failed=outcome.records_failed,
+            failure_details={"expectations": outcome.expectations},
             run_id=context.run.run_id,
         )
         failed = outcome.failed_expectations

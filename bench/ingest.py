@@ -1,0 +1,357 @@
+"""Benchmark Aura's SQL sync against a plain COPY pipe, on a generated Odoo ``crm_lead`` table.
+
+Run with ``.venv/bin/python bench/ingest.py [--rows 1000000] [--rounds 2] [--keep]``. It builds
+the source table in a separate ``bench_source`` database on the warehouse server, then times, in
+alternation, a COPY pipe from source to warehouse and Aura's full ``sync_table`` (with and
+without delete reconciliation), then an incremental sync after 1% of the rows changed. See
+``bench/README.md`` for what the ratios mean. Exits 0 whatever the numbers; non-zero on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from aura_platform.config.models import SourceConfig, TableConfig
+from aura_platform.demo import schema
+from aura_platform.demo.odoo import STANDARD_COLUMNS_CSV
+from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.settings import Settings
+from aura_platform.sources.sql_database import SqlSource
+from aura_platform.warehouse.bootstrap import prepare_warehouse
+from aura_platform.warehouse.connection import connect, drop_database, ensure_database
+
+SOURCE_DB = "bench_source"
+SOURCE_NAME = "bench"
+TABLE = "crm_lead"
+BASELINE_TABLE = "bench_crm_lead_copy"
+FULL_RATIO_TARGET = 0.6  # Aura full sync rows/s over COPY-pipe rows/s: at least this
+INCREMENTAL_RATIO_TARGET = 0.05  # incremental sync seconds over full sync seconds: at most this
+CHANGED_FRACTION = 100  # one row in this many is changed before the incremental sync
+
+# Odoo names a few columns whose generated values should look like theirs; the rest follow type.
+_NAMED_VALUES = {
+    "id": "g",
+    "name": "'Opportunity ' || g",
+    "type": "case when g % 4 = 0 then 'lead' else 'opportunity' end",
+    "priority": "(g % 4)::text",
+    "email_from": "'contact' || g || '@customer' || g % 5000 || '.example.com'",
+    "email_normalized": "'contact' || g || '@customer' || g % 5000 || '.example.com'",
+    "phone": "'+1 555 ' || lpad((g % 10000000)::text, 7, '0')",
+    "description": (
+        "'Customer asked about ' || md5(g::text) || ' migration; follow-up on pricing, "
+        "architecture review and funding. ' || repeat(md5((g % 1000)::text), 1 + g % 4)"
+    ),
+    "lead_properties": (
+        "case when g % 3 = 0 then null else jsonb_build_array(jsonb_build_object("
+        "'name', 'segment', 'type', 'selection', 'value', 'seg_' || g % 7, "
+        "'score', g % 100)) end"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="source rows (default 1M)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternated timing rounds")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database and tables")
+    args = parser.parse_args()
+    if args.rows < CHANGED_FRACTION:
+        parser.error(f"--rows must be at least {CHANGED_FRACTION}")
+
+    settings = Settings.from_env()
+    warehouse_url = prepare_warehouse(settings)
+    drop_database(settings, SOURCE_DB)
+    source_url = ensure_database(settings, SOURCE_DB)
+    try:
+        _run(warehouse_url, source_url, args.rows, args.rounds)
+    finally:
+        if not args.keep:
+            _clean_up(settings, warehouse_url)
+
+
+def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> None:
+    """Build the source, time every contender, and print the report."""
+    started = time.perf_counter()
+    _build_source(source_url, rows)
+    print(f"built {rows:,} source rows in {time.perf_counter() - started:.1f}s", flush=True)
+    full = _spec(reconcile_deletes=True)
+    no_deletes = _spec(reconcile_deletes=False)
+    source = SqlSource(source_url)
+
+    timings: dict[str, list[Timing]] = {"copy": [], "aura_no_deletes": [], "aura": []}
+    for round_no in range(1, rounds + 1):
+        # The reconciling run goes last so the incremental sync starts from its state.
+        timings["copy"].append(_copy_pipe(source_url, warehouse_url, rows))
+        for key, spec in (("aura_no_deletes", no_deletes), ("aura", full)):
+            _reset_raw(warehouse_url, spec)
+            timings[key].append(_timed_sync(key, spec, warehouse_url, source, rows, True))
+        print(
+            f"round {round_no}: "
+            + ", ".join(f"{k} {v[-1].seconds:.2f}s" for k, v in timings.items()),
+            flush=True,
+        )
+
+    changed = _change_rows(source_url, rows)
+    incremental, result = _timed_incremental(full, warehouse_url, source)
+    _report(rows, timings, incremental, result, changed, warehouse_url)
+
+
+def _spec(*, reconcile_deletes: bool) -> TableSync:
+    table = TableConfig(
+        cursor="write_date", lookback_minutes=60, reconcile_deletes=reconcile_deletes
+    )
+    source = SourceConfig(transport="sql", connection_env="AURA_BENCH_URL", tables={TABLE: table})
+    return TableSync(SOURCE_NAME, source, TABLE, table)
+
+
+def _build_source(source_url: str, rows: int) -> None:
+    """Create crm_lead with Odoo's real columns and fill it with generate_series in one INSERT."""
+    tables = schema.read_columns(STANDARD_COLUMNS_CSV, [TABLE])
+    columns = tables[TABLE]
+    with connect(source_url, autocommit=True) as conn:
+        schema.create_tables(conn, tables)
+        conn.execute(
+            sql.SQL("insert into {} ({}) select {} from generate_series(1, {}) as g").format(
+                sql.Identifier(TABLE),
+                sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
+                sql.SQL(", ").join(
+                    sql.SQL(_value_expression(c, i, rows)) for i, c in enumerate(columns)
+                ),
+                sql.Literal(rows),
+            )
+        )
+        conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(TABLE)))
+
+
+def _value_expression(column: schema.Column, position: int, rows: int) -> str:
+    """SQL computing a plausible value of ``column`` from the series number ``g``.
+
+    Values vary per column (``position`` seeds the spread) and many optional columns are NULL
+    on a share of rows, as in a real CRM; ``write_date`` spreads over the last 90 days, in a
+    shuffled order, ending a minute before the build.
+    """
+    if column.name in _NAMED_VALUES:
+        return _NAMED_VALUES[column.name]
+    spread = f"((g::bigint * {7919 + 104729 * position}) % {rows})::float8 / {rows}"
+    sometimes_null = f"case when g % {3 + position % 5} = 0 then null else {{}} end"
+    match column.pg_type:
+        case "integer":
+            return sometimes_null.format(f"1 + g % {50 + 37 * position}")
+        case "numeric":
+            return sometimes_null.format(f"round(({spread} * 250000)::numeric, 2)")
+        case "double precision":
+            return f"round(({spread} * 100)::numeric, 2)::float8"
+        case "boolean":
+            return f"g % {7 + position} <> 0"
+        case "date":
+            return sometimes_null.format(f"date '2024-01-01' + (g % {400 + position})")
+        case "timestamp without time zone":
+            days = 90 if column.name == "write_date" else 365
+            stamp = (
+                f"(now() at time zone 'utc') - interval '1 minute' "
+                f"- {spread} * interval '{days} days'"
+            )
+            return (
+                stamp
+                if column.name in {"create_date", "write_date"}
+                else sometimes_null.format(stamp)
+            )
+        case _:  # varchar and text
+            return sometimes_null.format(f"'{column.name} ' || g % {97 + 131 * position}")
+
+
+def _copy_pipe(source_url: str, warehouse_url: str, rows: int) -> Timing:
+    """The baseline: COPY the same columns out of the source straight into a fresh table."""
+    target = sql.Identifier("raw", BASELINE_TABLE)
+    with connect(source_url, read_only=True) as src, connect(warehouse_url) as wh:
+        columns = SqlSource(source_url).columns(src, TABLE)
+        names = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+        with wh.transaction():
+            wh.execute(sql.SQL("drop table if exists {}").format(target))
+        started = time.perf_counter()
+        with wh.transaction():
+            wh.execute(
+                sql.SQL("create table {} ({})").format(
+                    target,
+                    sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type))
+                        for c in columns
+                    ),
+                )
+            )
+            out = sql.SQL("copy (select {} from {}) to stdout").format(names, sql.Identifier(TABLE))
+            into = sql.SQL("copy {} ({}) from stdin").format(target, names)
+            with src.cursor().copy(out) as reader, wh.cursor().copy(into) as writer:
+                for chunk in reader:
+                    writer.write(chunk)
+        seconds = time.perf_counter() - started
+        copied = wh.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()
+    if not copied or copied[0] != rows:
+        raise RuntimeError(f"COPY pipe loaded {copied} rows, expected {rows}")
+    return Timing("COPY pipe", rows, seconds)
+
+
+def _reset_raw(warehouse_url: str, spec: TableSync) -> None:
+    """Drop the raw table and its watermark so the next sync starts from nothing."""
+    with connect(warehouse_url) as wh, wh.transaction():
+        wh.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("raw", spec.raw_table)))
+        wh.execute(
+            "delete from ops.sync_watermarks where source_system = %s and source_table = %s",
+            (spec.source_name, spec.table_name),
+        )
+
+
+def _timed_sync(
+    label: str,
+    spec: TableSync,
+    warehouse_url: str,
+    source: SqlSource,
+    rows: int,
+    full_refresh: bool,
+) -> Timing:
+    """Time one full sync and check it loaded every source row."""
+    result, seconds = _timed(
+        lambda: sync_table(
+            spec, warehouse_url=warehouse_url, source=source, full_refresh=full_refresh
+        )
+    )
+    if result.outcome.inserted != rows or result.row_count != rows:
+        raise RuntimeError(f"{label}: inserted {result.outcome.inserted} of {rows} rows")
+    return Timing(label, rows, seconds)
+
+
+def _timed_incremental(
+    spec: TableSync, warehouse_url: str, source: SqlSource
+) -> tuple[Timing, SyncResult]:
+    result, seconds = _timed(lambda: sync_table(spec, warehouse_url=warehouse_url, source=source))
+    if result.mode != "incremental":
+        raise RuntimeError(f"expected an incremental sync, ran {result.mode}")
+    return Timing("Aura incremental", result.outcome.processed, seconds), result
+
+
+def _timed(call: Callable[[], SyncResult]) -> tuple[SyncResult, float]:
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
+def _change_rows(source_url: str, rows: int) -> int:
+    """Edit one row in CHANGED_FRACTION, stamped after every built write_date; return how many."""
+    with connect(source_url) as conn, conn.transaction():
+        done = conn.execute(
+            sql.SQL(
+                "update {} set probability = coalesce(probability, 0) + 1, "
+                "write_date = now() at time zone 'utc' where id %% %s = 0"
+            ).format(sql.Identifier(TABLE)),
+            (CHANGED_FRACTION,),
+        )
+        changed = done.rowcount
+    if changed != rows // CHANGED_FRACTION:
+        raise RuntimeError(f"changed {changed} rows, expected {rows // CHANGED_FRACTION}")
+    return changed
+
+
+def _report(
+    rows: int,
+    timings: dict[str, list[Timing]],
+    incremental: Timing,
+    result: SyncResult,
+    changed: int,
+    warehouse_url: str,
+) -> None:
+    """Print the compact table: each contender's best run, the two ratios, the machine."""
+    copy, aura, no_deletes = (
+        min(timings[k], key=lambda t: t.seconds) for k in ("copy", "aura", "aura_no_deletes")
+    )
+    full_ratio = aura.rate / copy.rate
+    no_deletes_ratio = no_deletes.rate / copy.rate
+    incremental_ratio = incremental.seconds / aura.seconds
+    outcome = result.outcome
+    print()
+    print(
+        f"{'run (best of ' + str(len(timings['copy'])) + ')':<36}{'rows':>12}{'seconds':>10}"
+        f"{'rows/s':>12}{'median s':>10}"
+    )
+    for label, timing, runs in (
+        ("COPY pipe (baseline)", copy, timings["copy"]),
+        ("Aura full sync", aura, timings["aura"]),
+        ("Aura full sync, no delete reconcile", no_deletes, timings["aura_no_deletes"]),
+        ("Aura incremental (1% changed)", incremental, [incremental]),
+    ):
+        median = statistics.median(t.seconds for t in runs)
+        print(
+            f"{label:<36}{timing.rows:>12,}{timing.seconds:>10.2f}{timing.rate:>12,.0f}"
+            f"{median:>10.2f}"
+        )
+    print()
+    print(
+        f"full sync / COPY pipe (rows/s)     {full_ratio:6.2f}  target >= {FULL_RATIO_TARGET}"
+        f"  {_verdict(full_ratio >= FULL_RATIO_TARGET)}"
+    )
+    print(f"  without delete reconciliation    {no_deletes_ratio:6.2f}  (information)")
+    print(
+        f"incremental / full sync (seconds)  {incremental_ratio:6.3f}  target <= "
+        f"{INCREMENTAL_RATIO_TARGET}  {_verdict(incremental_ratio <= INCREMENTAL_RATIO_TARGET)}"
+    )
+    print(
+        f"incremental: read {outcome.processed:,}, inserted {outcome.inserted:,}, "
+        f"updated {outcome.updated:,} (changed {changed:,}: "
+        f"{_verdict(outcome.updated == changed and outcome.inserted == 0, 'OK', 'WRONG')})"
+    )
+    print(_machine(warehouse_url))
+
+
+def _verdict(ok: bool, good: str = "PASS", bad: str = "MISS") -> str:
+    return good if ok else bad
+
+
+def _machine(warehouse_url: str) -> str:
+    with connect(warehouse_url) as wh:
+        version = wh.execute("show server_version").fetchone()
+        shared_buffers = wh.execute("show shared_buffers").fetchone()
+        work_mem = wh.execute("show work_mem").fetchone()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"machine: nproc {cpus}, {platform.machine()} {platform.system()}, "
+        f"PostgreSQL {version[0] if version else '?'}, "
+        f"shared_buffers {shared_buffers[0] if shared_buffers else '?'}, "
+        f"work_mem {work_mem[0] if work_mem else '?'}"
+    )
+
+
+def _clean_up(settings: Settings, warehouse_url: str) -> None:
+    """Drop what the bench made: the source database, raw tables and the bench's ops rows."""
+    with connect(warehouse_url) as wh, wh.transaction():
+        for table in (f"{SOURCE_NAME}_{TABLE}", BASELINE_TABLE):
+            wh.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("raw", table)))
+        for ops_table in ("sync_watermarks", "schema_changes", "sync_jobs"):
+            wh.execute(
+                sql.SQL("delete from {} where source_system = %s").format(
+                    sql.Identifier("ops", ops_table)
+                ),
+                (SOURCE_NAME,),
+            )
+    drop_database(settings, SOURCE_DB)
+
+
+if __name__ == "__main__":
+    main()
