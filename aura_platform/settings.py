@@ -47,11 +47,14 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
 
 
-def mask_secrets(text: str, urls: list[str]) -> str:
-    """``text`` with every password of ``urls`` (and the URLs themselves) masked."""
-    for url in urls:
-        password = urlsplit(url).password
-        text = text.replace(url, mask_url(url))
+def mask_secrets(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret masked: URLs lose their password, plain secrets vanish."""
+    for secret in filter(None, secrets):
+        if "://" not in secret:
+            text = text.replace(secret, "***")
+            continue
+        password = urlsplit(secret).password
+        text = text.replace(secret, mask_url(secret))
         if password:
             text = text.replace(password, "***")
     return text

@@ -36,7 +36,7 @@ FULL_RATIO_TARGET = 0.6  # Aura full sync rows/s over COPY-pipe rows/s: at least
 INCREMENTAL_RATIO_TARGET = 0.05  # incremental sync seconds over full sync seconds: at most this
 CHANGED_FRACTION = 100  # one row in this many is changed before the incremental sync
 
-# Odoo names a few columns whose generated values should look like theirs; the rest follow type.
+# Columns whose values should look like Odoo's; the others are generated from their type.
 _NAMED_VALUES = {
     "id": "g",
     "name": "'Opportunity ' || g",
@@ -59,7 +59,6 @@ _NAMED_VALUES = {
 
 @dataclass(frozen=True)
 class Timing:
-    label: str
     rows: int
     seconds: float
 
@@ -68,7 +67,21 @@ class Timing:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Incremental:
+    """An incremental sync after ``changed`` source rows were edited, and what it counted."""
+
+    timing: Timing
+    changed: int
+    inserted: int
+    updated: int
+
+    @property
+    def counted_right(self) -> bool:
+        return self.inserted == 0 and self.updated == self.changed
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="source rows (default 1M)")
     parser.add_argument("--rounds", type=int, default=2, help="alternated timing rounds")
@@ -82,14 +95,14 @@ def main() -> None:
     drop_database(settings, SOURCE_DB)
     source_url = ensure_database(settings, SOURCE_DB)
     try:
-        _run(warehouse_url, source_url, args.rows, args.rounds)
+        return _run(warehouse_url, source_url, args.rows, args.rounds)
     finally:
         if not args.keep:
             _clean_up(settings, warehouse_url)
 
 
-def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> None:
-    """Build the source, time every contender, and print the report."""
+def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> int:
+    """Build the source, time every contender, print the report; 1 if a sync counted wrong."""
     started = time.perf_counter()
     _build_source(source_url, rows)
     print(f"built {rows:,} source rows in {time.perf_counter() - started:.1f}s", flush=True)
@@ -103,16 +116,18 @@ def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> None:
         timings["copy"].append(_copy_pipe(source_url, warehouse_url, rows))
         for key, spec in (("aura_no_deletes", no_deletes), ("aura", full)):
             _reset_raw(warehouse_url, spec)
-            timings[key].append(_timed_sync(key, spec, warehouse_url, source, rows, True))
+            timings[key].append(_timed_full_sync(key, spec, warehouse_url, source, rows))
         print(
             f"round {round_no}: "
             + ", ".join(f"{k} {v[-1].seconds:.2f}s" for k, v in timings.items()),
             flush=True,
         )
 
-    changed = _change_rows(source_url, rows)
-    incremental, result = _timed_incremental(full, warehouse_url, source)
-    _report(rows, timings, incremental, result, changed, warehouse_url)
+    incremental = _timed_incremental(full, warehouse_url, source, rows)
+    incremental_no_deletes = _timed_incremental(no_deletes, warehouse_url, source, rows)
+    _report(timings, incremental, incremental_no_deletes)
+    print(_machine(warehouse_url))
+    return 0 if incremental.counted_right and incremental_no_deletes.counted_right else 1
 
 
 def _spec(*, reconcile_deletes: bool) -> TableSync:
@@ -207,7 +222,7 @@ def _copy_pipe(source_url: str, warehouse_url: str, rows: int) -> Timing:
         copied = wh.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()
     if not copied or copied[0] != rows:
         raise RuntimeError(f"COPY pipe loaded {copied} rows, expected {rows}")
-    return Timing("COPY pipe", rows, seconds)
+    return Timing(rows, seconds)
 
 
 def _reset_raw(warehouse_url: str, spec: TableSync) -> None:
@@ -220,32 +235,33 @@ def _reset_raw(warehouse_url: str, spec: TableSync) -> None:
         )
 
 
-def _timed_sync(
-    label: str,
-    spec: TableSync,
-    warehouse_url: str,
-    source: SqlSource,
-    rows: int,
-    full_refresh: bool,
+def _timed_full_sync(
+    label: str, spec: TableSync, warehouse_url: str, source: SqlSource, rows: int
 ) -> Timing:
-    """Time one full sync and check it loaded every source row."""
+    """Time one full sync into a fresh raw table and check it loaded every source row."""
     result, seconds = _timed(
-        lambda: sync_table(
-            spec, warehouse_url=warehouse_url, source=source, full_refresh=full_refresh
-        )
+        lambda: sync_table(spec, warehouse_url=warehouse_url, source=source, full_refresh=True)
     )
     if result.outcome.inserted != rows or result.row_count != rows:
         raise RuntimeError(f"{label}: inserted {result.outcome.inserted} of {rows} rows")
-    return Timing(label, rows, seconds)
+    return Timing(rows, seconds)
 
 
 def _timed_incremental(
-    spec: TableSync, warehouse_url: str, source: SqlSource
-) -> tuple[Timing, SyncResult]:
+    spec: TableSync, warehouse_url: str, source: SqlSource, rows: int
+) -> Incremental:
+    """Change 1% of the source rows, then time the incremental sync that picks them up."""
+    changed = _change_rows(source.url, rows)
     result, seconds = _timed(lambda: sync_table(spec, warehouse_url=warehouse_url, source=source))
     if result.mode != "incremental":
         raise RuntimeError(f"expected an incremental sync, ran {result.mode}")
-    return Timing("Aura incremental", result.outcome.processed, seconds), result
+    outcome = result.outcome
+    return Incremental(
+        Timing(outcome.processed, seconds),
+        changed,
+        outcome.inserted,
+        outcome.updated,
+    )
 
 
 def _timed(call: Callable[[], SyncResult]) -> tuple[SyncResult, float]:
@@ -255,7 +271,7 @@ def _timed(call: Callable[[], SyncResult]) -> tuple[SyncResult, float]:
 
 
 def _change_rows(source_url: str, rows: int) -> int:
-    """Edit one row in CHANGED_FRACTION, stamped after every built write_date; return how many."""
+    """Edit one row in CHANGED_FRACTION, stamped after every earlier write_date; return how many."""
     with connect(source_url) as conn, conn.transaction():
         done = conn.execute(
             sql.SQL(
@@ -271,53 +287,48 @@ def _change_rows(source_url: str, rows: int) -> int:
 
 
 def _report(
-    rows: int,
-    timings: dict[str, list[Timing]],
-    incremental: Timing,
-    result: SyncResult,
-    changed: int,
-    warehouse_url: str,
+    timings: dict[str, list[Timing]], incremental: Incremental, incremental_no_deletes: Incremental
 ) -> None:
-    """Print the compact table: each contender's best run, the two ratios, the machine."""
-    copy, aura, no_deletes = (
-        min(timings[k], key=lambda t: t.seconds) for k in ("copy", "aura", "aura_no_deletes")
+    """Print each contender's best and median run, then the ratios against their targets."""
+    copy, no_deletes, aura = (
+        min(timings[key], key=lambda t: t.seconds) for key in ("copy", "aura_no_deletes", "aura")
     )
-    full_ratio = aura.rate / copy.rate
-    no_deletes_ratio = no_deletes.rate / copy.rate
-    incremental_ratio = incremental.seconds / aura.seconds
-    outcome = result.outcome
     print()
-    print(
-        f"{'run (best of ' + str(len(timings['copy'])) + ')':<36}{'rows':>12}{'seconds':>10}"
-        f"{'rows/s':>12}{'median s':>10}"
-    )
-    for label, timing, runs in (
-        ("COPY pipe (baseline)", copy, timings["copy"]),
-        ("Aura full sync", aura, timings["aura"]),
-        ("Aura full sync, no delete reconcile", no_deletes, timings["aura_no_deletes"]),
-        ("Aura incremental (1% changed)", incremental, [incremental]),
+    print(f"{'run':<44}{'rows':>11}{'best s':>9}{'rows/s':>10}{'median s':>10}")
+    for label, runs in (
+        ("COPY pipe (baseline)", timings["copy"]),
+        ("Aura full sync", timings["aura"]),
+        ("Aura full sync, no delete reconciliation", timings["aura_no_deletes"]),
+        ("Aura incremental (1% changed)", [incremental.timing]),
+        ("Aura incremental, no delete reconciliation", [incremental_no_deletes.timing]),
     ):
+        best = min(runs, key=lambda t: t.seconds)
         median = statistics.median(t.seconds for t in runs)
-        print(
-            f"{label:<36}{timing.rows:>12,}{timing.seconds:>10.2f}{timing.rate:>12,.0f}"
-            f"{median:>10.2f}"
-        )
+        print(f"{label:<44}{best.rows:>11,}{best.seconds:>9.2f}{best.rate:>10,.0f}{median:>10.2f}")
+    print(f"(best of {len(timings['copy'])} alternated rounds for the full syncs)")
     print()
+    full_ratio = aura.rate / copy.rate
+    incremental_ratio = incremental.timing.seconds / aura.seconds
     print(
-        f"full sync / COPY pipe (rows/s)     {full_ratio:6.2f}  target >= {FULL_RATIO_TARGET}"
-        f"  {_verdict(full_ratio >= FULL_RATIO_TARGET)}"
+        f"Aura full / COPY pipe, rows/s      {full_ratio:6.2f}  target >= {FULL_RATIO_TARGET:<5}"
+        f"{_verdict(full_ratio >= FULL_RATIO_TARGET)}"
     )
-    print(f"  without delete reconciliation    {no_deletes_ratio:6.2f}  (information)")
+    print(f"  same, no delete reconciliation   {no_deletes.rate / copy.rate:6.2f}  (information)")
     print(
-        f"incremental / full sync (seconds)  {incremental_ratio:6.3f}  target <= "
-        f"{INCREMENTAL_RATIO_TARGET}  {_verdict(incremental_ratio <= INCREMENTAL_RATIO_TARGET)}"
+        f"incremental / full sync, seconds   {incremental_ratio:6.3f}  "
+        f"target <= {INCREMENTAL_RATIO_TARGET:<5}"
+        f"{_verdict(incremental_ratio <= INCREMENTAL_RATIO_TARGET)}"
     )
     print(
-        f"incremental: read {outcome.processed:,}, inserted {outcome.inserted:,}, "
-        f"updated {outcome.updated:,} (changed {changed:,}: "
-        f"{_verdict(outcome.updated == changed and outcome.inserted == 0, 'OK', 'WRONG')})"
+        "  same, no delete reconciliation  "
+        f"{incremental_no_deletes.timing.seconds / no_deletes.seconds:7.3f}  (information)"
     )
-    print(_machine(warehouse_url))
+    for label, run in (("incremental", incremental), ("no reconcile", incremental_no_deletes)):
+        print(
+            f"{label}: read {run.timing.rows:,}, inserted {run.inserted:,}, "
+            f"updated {run.updated:,} of {run.changed:,} changed: "
+            f"{_verdict(run.counted_right, 'OK', 'WRONG')}"
+        )
 
 
 def _verdict(ok: bool, good: str = "PASS", bad: str = "MISS") -> str:
@@ -325,17 +336,15 @@ def _verdict(ok: bool, good: str = "PASS", bad: str = "MISS") -> str:
 
 
 def _machine(warehouse_url: str) -> str:
+    """The CPUs we may use and the server settings that weigh most on bulk loads."""
     with connect(warehouse_url) as wh:
-        version = wh.execute("show server_version").fetchone()
-        shared_buffers = wh.execute("show shared_buffers").fetchone()
-        work_mem = wh.execute("show work_mem").fetchone()
+        shown = {
+            name: wh.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()
+            for name in ("server_version", "shared_buffers", "work_mem", "max_wal_size")
+        }
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"machine: nproc {cpus}, {platform.machine()} {platform.system()}, "
-        f"PostgreSQL {version[0] if version else '?'}, "
-        f"shared_buffers {shared_buffers[0] if shared_buffers else '?'}, "
-        f"work_mem {work_mem[0] if work_mem else '?'}"
-    )
+    settings = ", ".join(f"{name} {row[0] if row else '?'}" for name, row in shown.items())
+    return f"machine: nproc {cpus}, {platform.machine()} {platform.system()}; PostgreSQL {settings}"
 
 
 def _clean_up(settings: Settings, warehouse_url: str) -> None:
@@ -354,4 +363,4 @@ def _clean_up(settings: Settings, warehouse_url: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

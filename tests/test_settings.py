@@ -38,3 +38,7 @@ def test_an_external_warehouse_url_is_used_as_is_and_handed_to_dbt_in_parts() ->
         "wh",
     )
     assert env["AURA_DAGSTER_PG_URL"] == "postgresql://bob:pw@pg.internal:5433/dagster"
+
+
+def test_mask_secrets_removes_a_plain_secret_such_as_an_api_key() -> None:
+    assert mask_secrets("refused key abc123XYZ for bot", ["abc123XYZ"]) == "refused key *** for bot"

@@ -89,9 +89,9 @@ def close_sync_job(url: str, job_id: int, outcome: SyncOutcome) -> None:
         )
 
 
-def fail_sync_job(url: str, job_id: int, error: BaseException, urls: list[str]) -> None:
-    """Mark the job failed with a readable error in which no password of ``urls`` appears."""
-    message = mask_secrets(f"{type(error).__name__}: {error}", urls)
+def fail_sync_job(url: str, job_id: int, error: BaseException, secrets: list[str]) -> None:
+    """Mark the job failed with a readable error in which none of ``secrets`` appears."""
+    message = mask_secrets(f"{type(error).__name__}: {error}", secrets)
     with connect(url, autocommit=True) as conn:
         conn.execute(
             """

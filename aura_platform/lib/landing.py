@@ -308,7 +308,7 @@ def _load_with_audit(
     try:
         result = land_file(conn, extract.details, rows, rejected, batch_id=batch_id)
     except Exception as exc:
-        fail_sync_job(url, job_id, exc, urls=[url])
+        fail_sync_job(url, job_id, exc, secrets=[url])
         raise
     outcome = SyncOutcome(
         processed=result.rows_read if result else 0,

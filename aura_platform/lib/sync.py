@@ -122,7 +122,7 @@ def sync_table(
         spec: The configured table.
         warehouse_url: Where raw and ops live.
         source: The connector (``SqlSource`` streams COPY; others yield rows).
-        mask_urls: URLs whose passwords must not appear in a recorded error.
+        mask_urls: URLs and secrets that must not appear in a recorded error.
         full_refresh: Read everything, ignoring the watermark.
         backfill: Re-sync exactly the rows whose cursor is in ``[start, end)``; the watermark
             and delete reconciliation are left alone.
@@ -156,6 +156,7 @@ def sync_table(
         )
         try:
             with connect(warehouse_url) as wh, wh.transaction():
+                _abort_if_client_dies(wh)
                 if isinstance(source, SqlSource):
                     loaded = _load_from_sql(wh, spec, source, window, batch_id, mode)
                 else:
@@ -171,7 +172,7 @@ def sync_table(
                 ).fetchone()
                 raw_types = loading.raw_columns(wh, "raw", spec.raw_table)
         except Exception as exc:
-            fail_sync_job(warehouse_url, job_id, exc, urls=mask_urls or [warehouse_url])
+            fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
             raise
         outcome = SyncOutcome(
             processed=loaded.counts.staged + loaded.quarantined,
@@ -193,6 +194,16 @@ def sync_table(
         columns=raw_types,
         drift=loaded.drift,
     )
+
+
+def _abort_if_client_dies(wh: psycopg.Connection) -> None:
+    """Have the server notice within seconds if this process is killed mid-load.
+
+    Otherwise PostgreSQL finishes the dead client's statement first, holding row locks that
+    the next sync must wait for.
+    """
+    if wh.info.server_version >= 140000:
+        wh.execute("set local client_connection_check_interval = '2s'")
 
 
 def _prepare_raw(

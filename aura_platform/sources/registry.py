@@ -63,11 +63,11 @@ def open_source(name: str, config: SourceConfig, settings: Settings) -> SqlSourc
     raise ValueError(f"source {name}: transport {config.transport} has no row connector")
 
 
-def connection_urls(config: SourceConfig, settings: Settings) -> list[str]:
-    """Every URL a source may print in an error, so it can be masked."""
-    urls = [settings.warehouse_url]
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """Every URL and secret a source's errors could contain, so they can be masked."""
+    secrets = [settings.warehouse_url, _env(config.secret_env) or ""]
     if config.transport == "sql" and config.connection_env:
-        urls.append(settings.source_url(config.connection_env))
-    elif config.connection_env and _env(config.connection_env):
-        urls.append(_env(config.connection_env) or "")
-    return urls
+        secrets.append(settings.source_url(config.connection_env))
+    elif config.connection_env:
+        secrets.append(_env(config.connection_env) or "")
+    return [s for s in secrets if s]

@@ -57,7 +57,8 @@ def test_a_partition_range_re_syncs_exactly_its_rows_and_is_idempotent(settings:
             for cond in (in_window, f"not ({in_window})")
         )
         conn.execute(
-            "update crm_lead set name = name || ' (edited)' where id = any(%s)", ([inside, outside],)
+            "update crm_lead set name = name || ' (edited)' where id = any(%s)",
+            ([inside, outside],),
         )
     (in_range,) = _one(
         settings.odoo_url,

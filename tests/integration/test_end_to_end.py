@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
+from aura_platform.config.loader import load_sources
 from aura_platform.demo.generator import generate_demo
+from aura_platform.demo.mongo import load_mongo_documents
 from aura_platform.lib.search import search
 from aura_platform.runner import RunReport, run_job
 from aura_platform.settings import Settings
@@ -49,10 +51,42 @@ def test_the_main_job_succeeds_and_every_asset_and_check_runs(first_run: RunRepo
     assert any(c.name == "gx_raw_odoo_crm_lead" for c in first_run.checks)
 
 
-def test_raw_tables_hold_exactly_the_source_rows(settings: Settings, first_run: RunReport) -> None:
-    for table in ("crm_lead", "res_partner"):
-        (source,) = _one(settings.odoo_url, f"select count(*) from {table}")
-        assert first_run.table_rows[f"raw.odoo_{table}"] == source > 0
+SQL_TABLES = [
+    (name, table)
+    for name, source in load_sources().sources.items()
+    if source.transport == "sql"
+    for table in source.tables
+]
+
+
+@pytest.mark.parametrize(("source", "table"), SQL_TABLES)
+def test_every_sql_source_table_lands_in_raw_with_exactly_its_rows(
+    settings: Settings, first_run: RunReport, source: str, table: str
+) -> None:
+    url = settings.source_url(load_sources().sources[source].connection_env or "")
+    (rows,) = _one(url, f"select count(*) from {table}")
+    assert first_run.table_rows[f"raw.{source}_{table}"] == rows > 0
+
+
+def test_mongo_documents_and_ace_exports_land_in_raw(
+    settings: Settings, first_run: RunReport
+) -> None:
+    documents = load_mongo_documents(settings)
+    assert first_run.table_rows["raw.mongo_invoices"] == len(documents["invoices"])
+    assert first_run.table_rows["raw.mongo_supporting_docs"] == len(documents["supporting_docs"])
+    assert first_run.table_rows["raw.ace_exports_opportunity"] >= 1
+
+
+def test_trial_balance_files_load_with_nothing_lost(
+    settings: Settings, first_run: RunReport
+) -> None:
+    read, loaded, quarantined, files = _one(
+        settings.warehouse_url,
+        "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined), count(*) "
+        "from ops.landed_files",
+    )
+    assert files >= 1 and read == loaded + quarantined
+    assert first_run.table_rows["raw.csv_trial_balance"] == loaded
 
 
 def test_core_has_one_row_per_opportunity_with_the_partner_resolved(
@@ -148,7 +182,7 @@ def test_a_failing_error_check_blocks_everything_downstream(
         passed, failed, details = _one(
             settings.warehouse_url,
             "select passed, records_failed, failure_details from ops.data_quality_checks "
-            "where dagster_run_id = %s",
+            "where dagster_run_id = %s and check_name = 'gx_raw_odoo_crm_lead'",
             (blocked.run_id,),
         )
         assert not passed and failed == 1

@@ -130,7 +130,9 @@ def test_a_failed_sync_is_recorded_without_the_password_and_leaves_raw_untouched
     sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(source))
     bad = source.replace("sync_source", "no_such_database").replace("aura@", "aura:pa55word@")
     with pytest.raises(psycopg.OperationalError):
-        sync_table(_spec(), warehouse_url=settings.warehouse_url, source=SqlSource(bad), mask_urls=[bad])
+        sync_table(
+            _spec(), warehouse_url=settings.warehouse_url, source=SqlSource(bad), mask_urls=[bad]
+        )
     rows = _raw(
         settings,
         "select status, error_message from ops.sync_jobs where source_system = 'test' "

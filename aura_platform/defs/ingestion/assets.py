@@ -93,10 +93,10 @@ def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
     def _raw_asset(
         context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        from aura_platform.sources.registry import connection_urls, open_source
+        from aura_platform.sources.registry import open_source, source_secrets
 
         settings = warehouse.settings()
-        urls = connection_urls(source, settings)
+        urls = source_secrets(source, settings)
         try:
             result = sync_table(
                 spec,
