@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/aura demo
 
 test: $(STAMP)
+	$(BIN)/ruff check aura_platform tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)

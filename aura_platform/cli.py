@@ -138,6 +138,25 @@ def _cmd_dagster(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call([dagster, *forwarded], cwd=PROJECT_ROOT)
 
 
+def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
+    """Generate dbt docs (with the warehouse catalog) and serve them on loopback."""
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+
+    prepare_warehouse(settings)
+    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
+    project = PROJECT_ROOT / "dbt_project"
+    common = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    env = settings.subprocess_env()
+    if subprocess.call([dbt, "docs", "generate", *common], env=env) != 0:
+        return 1
+    if args.generate_only:
+        print(f"dbt docs written to {project / 'target'}")
+        return 0
+    print(f"dbt docs on http://{args.host}:{args.port}; Ctrl-C stops them")
+    serve = ["docs", "serve", *common, "--host", args.host, "--port", str(args.port)]
+    return subprocess.call([dbt, *serve, "--no-browser"], env=env)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aura", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(fn=_cmd_dagster)
+    p = sub.add_parser("docs", help="generate dbt docs and serve them (lineage, descriptions)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--generate-only", action="store_true")
+    p.set_defaults(fn=_cmd_docs)
     p = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)

@@ -27,6 +27,8 @@ ENV_VARS: dict[str, str] = {
     "AURA_EMBEDDING_MODEL": "'all-MiniLM-L6-v2' (bundled, offline), 'BAAI/bge-m3' or a model path",
     "AURA_EMBEDDING_BATCH_SIZE": "texts per model call; default 64",
     "AURA_HNSW_EF_SEARCH": "pgvector hnsw.ef_search for queries; default 100",
+    "AURA_SCHEDULE_CRON": "cron of the nightly main-job schedule; default '0 2 * * *'",
+    "AURA_SCHEDULE_TIMEZONE": "time zone of that schedule; default UTC",
     "AURA_DEBUG": "set to 1 to see full tracebacks from the aura CLI",
 }
 

@@ -104,7 +104,9 @@ def apply_drift(
                 t=target, c=sql.Identifier(change.column), ty=sql.SQL(change.source_type)
             )
         )
-    records = [(c.name, "added", None, c.pg_type) for c in plan.added]
+    records: list[tuple[str, str, str | None, str | None]] = [
+        (c.name, "added", None, c.pg_type) for c in plan.added
+    ]
     records += [(c.column, "widened", c.raw_type, c.source_type) for c in plan.widened]
     records += [(c.column, "type_conflict", c.raw_type, c.source_type) for c in plan.conflicts]
     records += [(name, "removed", None, None) for name in plan.removed]
@@ -261,7 +263,9 @@ def upsert_stage(
         sql.SQL("{c}::{t}").format(c=ident(n), t=sql.SQL(casts[n])) if n in casts else ident(n)
         for n in names
     ]
-    updates = [sql.SQL("{c} = excluded.{c}").format(c=ident(n)) for n in non_key]
+    updates: list[sql.Composable] = [
+        sql.SQL("{c} = excluded.{c}").format(c=ident(n)) for n in non_key
+    ]
     updates += [sql.SQL("{} = null").format(ident(n)) for n in removed]
     updates += [
         sql.SQL("_ingested_at = now()"),

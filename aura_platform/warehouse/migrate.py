@@ -66,7 +66,9 @@ def apply_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list[Migrati
                 )
                 """
             )
-            done = dict(conn.execute("select version, checksum from ops.schema_migrations"))
+            done: dict[int, str] = dict(
+                conn.execute("select version, checksum from ops.schema_migrations").fetchall()
+            )
             for migration in migrations:
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:

@@ -11,12 +11,13 @@ from aura_platform.warehouse.connection import connect
 
 def texts_query(table: EmbeddingTableConfig, text_type: str) -> sql.Composed:
     """SELECT id, text for one text type: the configured columns joined, NULLs skipped."""
+    parts: list[sql.Composable] = [
+        sql.SQL("nullif(trim({}::text), '')").format(sql.Identifier(c))
+        for c in table.texts[text_type]  # type: ignore[index]
+    ]
     return sql.SQL("select {id}::text, nullif(concat_ws(' | ', {cols}), '') from {src}").format(
         id=sql.Identifier(table.id_column),
-        cols=sql.SQL(", ").join(
-            sql.SQL("nullif(trim({}::text), '')").format(sql.Identifier(c))
-            for c in table.texts[text_type]  # type: ignore[index]
-        ),
+        cols=sql.SQL(", ").join(parts),
         src=sql.Identifier(table.schema_name, table.table_name),
     )
 
@@ -49,7 +50,9 @@ def build_embedding_asset(name: str, table: EmbeddingTableConfig) -> dg.AssetsDe
         }
         with connect(warehouse.url()) as conn:
             for text_type in table.texts:
-                texts = dict(conn.execute(texts_query(table, text_type)).fetchall())
+                texts: dict[str, str | None] = dict(
+                    conn.execute(texts_query(table, text_type)).fetchall()
+                )
                 stats = sync_embeddings(
                     conn,
                     source_table=table.source,
