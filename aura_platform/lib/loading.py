@@ -60,24 +60,58 @@ def ensure_raw_table(
     table: str,
     columns: Sequence[Column],
     primary_key: Sequence[str],
+    *,
+    defer_key: bool = False,
 ) -> bool:
     """Create the raw mirror if it does not exist yet; return whether it was created.
 
     Source columns keep their source type; the primary key is the source's, so upserts and
-    deduplication happen on it.
+    deduplication happen on it. ``defer_key`` leaves the key to ``add_primary_key`` after a
+    bulk load, which is faster than maintaining the index row by row.
     """
     if raw_columns(conn, schema, table):
         return False
     ident = sql.Identifier
     defs = [sql.SQL("{} {}").format(ident(c.name), sql.SQL(c.pg_type)) for c in columns]
     defs += [sql.SQL("{} {}").format(ident(n), sql.SQL(t)) for n, t in METADATA_COLUMNS]
-    defs.append(
-        sql.SQL("primary key ({})").format(sql.SQL(", ").join(ident(k) for k in primary_key))
-    )
     conn.execute(
         sql.SQL("create table {} ({})").format(ident(schema, table), sql.SQL(", ").join(defs))
     )
+    if not defer_key:
+        add_primary_key(conn, schema, table, primary_key)
     return True
+
+
+def add_primary_key(
+    conn: psycopg.Connection, schema: str, table: str, primary_key: Sequence[str]
+) -> None:
+    conn.execute(
+        sql.SQL("alter table {} add primary key ({})").format(
+            sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, primary_key))
+        )
+    )
+
+
+def key_fingerprint(
+    conn: psycopg.Connection,
+    relation: sql.Composable,
+    primary_key: Sequence[str],
+    where: sql.Composable | None = None,
+) -> tuple[int, int]:
+    """Count and order-independent hash sum of a relation's keys: equal sets, equal prints.
+
+    Comparing the source's print with raw's tells whether any key disappeared without copying
+    every key across; only when they differ is the full anti-join needed.
+    """
+    keys = sql.SQL(", ").join(map(sql.Identifier, primary_key))
+    row = conn.execute(
+        sql.SQL(
+            "select count(*), coalesce(sum(hashtextextended(row({k})::text, 0)::numeric), 0) "
+            "from {r} where {w}"
+        ).format(k=keys, r=relation, w=where or sql.SQL("true"))
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def apply_drift(
@@ -137,15 +171,19 @@ def create_stage(conn: psycopg.Connection, table: str, columns: Sequence[Column]
 
 
 def copy_chunks_into(
-    conn: psycopg.Connection, stage: str, columns: Sequence[Column], chunks: Iterable[bytes]
-) -> None:
-    """COPY text-format data (as produced by COPY TO STDOUT) into the stage table."""
+    conn: psycopg.Connection,
+    target: str | sql.Composable,
+    columns: Sequence[Column],
+    chunks: Iterable[bytes],
+) -> int:
+    """COPY text-format data (as produced by COPY TO STDOUT) into a table; return the rows."""
     cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
-    with conn.cursor().copy(
-        sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(stage), cols)
-    ) as copy:
+    relation = sql.Identifier(target) if isinstance(target, str) else target
+    cursor = conn.cursor()
+    with cursor.copy(sql.SQL("copy {} ({}) from stdin").format(relation, cols)) as copy:
         for chunk in chunks:
             copy.write(chunk)
+    return cursor.rowcount
 
 
 def copy_rows_into(

@@ -84,6 +84,11 @@ def read_watermark(warehouse_url: str, spec: TableSync) -> datetime | None:
     return row[0] if row else None
 
 
+def _raw_exists(warehouse_url: str, spec: TableSync) -> bool:
+    with connect(warehouse_url) as conn:
+        return bool(loading.raw_columns(conn, "raw", spec.raw_table))
+
+
 @contextmanager
 def table_lock(warehouse_url: str, spec: TableSync) -> Iterator[None]:
     """Serialise syncs of one table across processes, and retire jobs of syncs that died.
@@ -133,6 +138,8 @@ def sync_table(
     mode = mode or ("incremental" if table.cursor else "full_refresh")
     with table_lock(warehouse_url, spec):
         before = read_watermark(warehouse_url, spec)
+        if not _raw_exists(warehouse_url, spec) and not backfill:
+            before = None  # raw was dropped or never built: read everything, not just news
         if backfill:
             window = ReadWindow(table.cursor, since=backfill[0], until=backfill[1])
         elif mode == "incremental" and before is not None:
@@ -291,10 +298,14 @@ def _load_from_sql(
     batch_id: str,
     mode: str,
 ) -> _Loaded:
-    """The fast path: COPY out of a read-only snapshot straight into the stage."""
+    """The fast path: COPY out of a read-only snapshot straight into the stage (or raw)."""
     table = spec.table
     with source.snapshot() as src:
         columns = source.columns(src, spec.table_name)
+        if mode != "backfill" and not loading.raw_columns(wh, "raw", spec.raw_table):
+            first = _first_load(wh, spec, source, src, columns, batch_id)
+            if first is not None:
+                return first
         plan = _prepare_raw(wh, spec, columns, batch_id)
         stage = loading.create_stage(wh, spec.raw_table, columns)
         query = source.select(spec.table_name, columns, window.cursor, window.since, window.until)
@@ -302,20 +313,86 @@ def _load_from_sql(
         counts, quarantined, watermark = _finish_load(wh, spec, stage, columns, plan, [], batch_id)
         deleted = source_rows = None
         if table.reconcile_deletes and mode != "backfill":
-            keys = [c for c in columns if c.name in table.primary_key]
-            key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
-            key_query = source.select(spec.table_name, keys, None, None)
-            loading.copy_chunks_into(wh, key_stage, keys, source.copy_out(src, key_query))
-            deleted = loading.tombstone_missing(
-                wh,
-                schema="raw",
-                table=spec.raw_table,
-                primary_key=table.primary_key,
-                key_table=key_stage,
-            )
-            source_rows = _count(wh, key_stage)
+            deleted, source_rows = _reconcile_sql_deletes(wh, spec, source, src, columns)
     details = _details(plan, deleted, source_rows)
     return _Loaded(counts, quarantined, deleted, watermark, plan, details)
+
+
+def _first_load(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    source: SqlSource,
+    src: psycopg.Connection,
+    columns: list[Column],
+    batch_id: str,
+) -> _Loaded | None:
+    """A table's first load: COPY the whole snapshot straight into a new raw table.
+
+    Nobody sees the table before commit, so there is nothing to merge with: the data is written
+    once instead of stage-then-upsert, and the key is built after the load. Duplicate keys in
+    the source (no usable key) undo it and return None, and the staged path deduplicates.
+    """
+    raw = sql.Identifier("raw", spec.raw_table)
+    try:
+        with wh.transaction():
+            loading.ensure_raw_table(
+                wh, "raw", spec.raw_table, columns, spec.table.primary_key, defer_key=True
+            )
+            wh.execute(
+                sql.SQL(
+                    "alter table {t} alter column _source_system set default {s}, "
+                    "alter column _sync_batch_id set default {b}"
+                ).format(t=raw, s=sql.Literal(spec.source_name), b=sql.Literal(batch_id))
+            )
+            full = source.select(spec.table_name, columns, None, None)
+            rows = loading.copy_chunks_into(wh, raw, columns, source.copy_out(src, full))
+            wh.execute(
+                sql.SQL(
+                    "alter table {} alter column _source_system drop default, "
+                    "alter column _sync_batch_id drop default"
+                ).format(raw)
+            )
+            loading.add_primary_key(wh, "raw", spec.raw_table, spec.table.primary_key)
+    except (psycopg.errors.UniqueViolation, psycopg.errors.NotNullViolation):
+        return None
+    watermark = _max_cursor(wh, spec.raw_table, spec.table.cursor, columns, schema="raw")
+    return _Loaded(
+        counts=loading.UpsertCounts(staged=rows, inserted=rows, updated=0),
+        quarantined=0,
+        deleted=0,
+        watermark=watermark,
+        drift=DriftPlan(),
+        details=_details(DriftPlan(), 0, rows) | {"first_load": True},
+    )
+
+
+def _reconcile_sql_deletes(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    source: SqlSource,
+    src: psycopg.Connection,
+    columns: list[Column],
+) -> tuple[int, int]:
+    """Tombstone raw rows whose key left the source; return (tombstoned, source rows).
+
+    Key-set fingerprints are compared first: when nothing was deleted (the usual night), no key
+    needs to cross the wire.
+    """
+    pk = spec.table.primary_key
+    source_print = loading.key_fingerprint(src, sql.Identifier(source.schema, spec.table_name), pk)
+    raw_print = loading.key_fingerprint(
+        wh, sql.Identifier("raw", spec.raw_table), pk, sql.SQL("_deleted_at is null")
+    )
+    if source_print == raw_print:
+        return 0, source_print[0]
+    keys = [c for c in columns if c.name in pk]
+    key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
+    key_query = source.select(spec.table_name, keys, None, None)
+    loading.copy_chunks_into(wh, key_stage, keys, source.copy_out(src, key_query))
+    deleted = loading.tombstone_missing(
+        wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
+    )
+    return deleted, source_print[0]
 
 
 def _load_from_rows(
@@ -358,11 +435,6 @@ def _load_from_rows(
     return _Loaded(counts, quarantined, deleted, watermark, plan, details)
 
 
-def _count(conn: psycopg.Connection, table: str) -> int:
-    row = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(table))).fetchone()
-    return int(row[0]) if row else 0
-
-
 def _store_watermark(
     wh: psycopg.Connection, spec: TableSync, watermark: datetime | None, batch_id: str
 ) -> None:
@@ -380,14 +452,17 @@ def _store_watermark(
 
 
 def _max_cursor(
-    conn: psycopg.Connection, stage: str, cursor: str | None, columns: list[Column]
+    conn: psycopg.Connection,
+    table: str,
+    cursor: str | None,
+    columns: list[Column],
+    schema: str | None = None,
 ) -> datetime | None:
     """Highest cursor value in this batch: the next watermark (naive UTC)."""
     if cursor is None or cursor not in {c.name for c in columns}:
         return None
+    relation = sql.Identifier(schema, table) if schema else sql.Identifier(table)
     row = conn.execute(
-        sql.SQL("select max({})::timestamp from {}").format(
-            sql.Identifier(cursor), sql.Identifier(stage)
-        )
+        sql.SQL("select max({})::timestamp from {}").format(sql.Identifier(cursor), relation)
     ).fetchone()
     return row[0] if row else None
