@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aura_platform.settings import PROJECT_ROOT, Settings, mask_url
 
@@ -157,6 +158,77 @@ def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call([dbt, *serve, "--no-browser"], env=env)
 
 
+def _cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """Health of every store and source; exit 1 when something configured is down."""
+    import json
+    from dataclasses import asdict
+
+    from aura_platform.lib.health import format_table, run_checks
+
+    checks = run_checks(settings)
+    down = any(c.status == "down" for c in checks)
+    if args.json:
+        print(json.dumps({"ok": not down, "checks": [asdict(c) for c in checks]}, indent=2))
+    else:
+        print(format_table(checks))
+    return 1 if down else 0
+
+
+def _cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.lib.backup import backup_warehouse
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+
+    prepare_warehouse(settings)
+    result = backup_warehouse(settings, args.dir, keep=args.keep)
+    print(f"backup written: {result.path} ({_size(result.size)}, {result.seconds:.1f} s)")
+    for path in result.removed:
+        print(f"removed old backup: {path.name}")
+    return 0
+
+
+def _cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from aura_platform.lib.backup import restore_warehouse
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+    from aura_platform.warehouse.migrate import apply_migrations
+
+    if not args.file.is_file():
+        print(f"aura restore: {args.file}: no such file", file=sys.stderr)
+        return 2
+    target = mask_url(settings.warehouse_url)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                f"aura restore: this replaces the contents of {target}; "
+                "no terminal to confirm on, pass --yes to go ahead",
+                file=sys.stderr,
+            )
+            return 2
+        answer = input(f"Replace the contents of {target} with {args.file}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("restore cancelled")
+            return 1
+    url = prepare_warehouse(settings)
+    result = restore_warehouse(settings, args.file)
+    print(
+        f"restored {result.path} ({_size(result.size)}) into {target} in {result.seconds:.1f} s; "
+        f"schemas replaced: {', '.join(result.schemas) or 'none'}"
+    )
+    applied = apply_migrations(url)
+    if applied:
+        print(f"migrations applied since that backup: {len(applied)}")
+    return 0
+
+
+def _size(size: int) -> str:
+    """Bytes in the unit a person reads at a glance."""
+    value, unit = float(size), "B"
+    for larger in ("kB", "MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aura", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--generate-only", action="store_true")
     p.set_defaults(fn=_cmd_docs)
+    p = sub.add_parser("doctor", help="health of the warehouse, Dagster storage and sources")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(fn=_cmd_doctor)
+    p = sub.add_parser("backup", help="pg_dump the warehouse database, keeping the last N")
+    p.add_argument("--dir", type=Path, default=None, help="default $AURA_HOME/backups")
+    p.add_argument("--keep", type=int, default=7, help="Aura dumps to keep there (default 7)")
+    p.set_defaults(fn=_cmd_backup)
+    p = sub.add_parser("restore", help="replace the warehouse database with a backup")
+    p.add_argument("file", type=Path)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(fn=_cmd_restore)
     p = sub.add_parser("dev", help="start the Dagster webserver and daemon")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)

@@ -9,7 +9,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from aura_platform.config.models import EmbeddingsFile, SourcesFile, SuiteConfig
+from aura_platform.config.models import EmbeddingsFile, QualityFile, SourcesFile, SuiteConfig
 from aura_platform.settings import PROJECT_ROOT
 
 CONFIG_DIR = PROJECT_ROOT / "assets_config"
@@ -58,3 +58,16 @@ def load_suites(config_dir: Path = CONFIG_DIR) -> tuple[tuple[Path, SuiteConfig]
 def load_embeddings(config_dir: Path = CONFIG_DIR) -> EmbeddingsFile:
     """The validated ``embeddings.yaml``."""
     return load_yaml_model(config_dir / "embeddings.yaml", EmbeddingsFile)
+
+
+@cache
+def load_quality(config_dir: Path = CONFIG_DIR) -> QualityFile:
+    """The validated ``quality.yaml``, whose sources and tables must exist in ``sources.yaml``."""
+    path = config_dir / "quality.yaml"
+    quality = load_yaml_model(path, QualityFile)
+    sources = load_sources(config_dir).sources
+    for key, ref in quality.references():
+        source, _, table = ref.partition(".")
+        if source not in sources or (table and table not in sources[source].tables):
+            raise ConfigError(f"{path}: {key}: {ref!r} is not a source or table in sources.yaml")
+    return quality

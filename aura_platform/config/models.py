@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -122,3 +123,137 @@ class EmbeddingTableConfig(_Strict):
 
 class EmbeddingsFile(_Strict):
     tables: dict[Identifier, EmbeddingTableConfig] = Field(min_length=1)
+
+
+Severity = Literal["ERROR", "WARN"]
+TableRef = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")]  # source.table
+SourceOrTableRef = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class _Thresholds(_Strict):
+    """A standard check whose threshold has a default and overrides per source or table."""
+
+    overrides: dict[SourceOrTableRef, float] = Field(default_factory=dict)
+
+    def threshold(self, default: float, source: str, table: str) -> float:
+        """The table's override, else its source's, else ``default``."""
+        return self.overrides.get(f"{source}.{table}", self.overrides.get(source, default))
+
+
+class FreshnessConfig(_Thresholds):
+    """The table's last successful sync finished at most ``max_age_hours`` ago."""
+
+    severity: Severity = "WARN"
+    max_age_hours: float = Field(default=26, gt=0)
+
+    def hours_for(self, source: str, table: str) -> float:
+        return self.threshold(self.max_age_hours, source, table)
+
+
+class VolumeConfig(_Thresholds):
+    """Live rows fell by at most ``max_drop_percent`` since the previous sync."""
+
+    severity: Severity = "ERROR"
+    max_drop_percent: float = Field(default=15, gt=0, le=100)
+
+    def percent_for(self, source: str, table: str) -> float:
+        return self.threshold(self.max_drop_percent, source, table)
+
+
+class UniquenessConfig(_Strict):
+    """Live rows have a non-null, unique primary key."""
+
+    severity: Severity = "ERROR"
+
+
+class StandardChecksConfig(_Strict):
+    """The checks every raw table gets, without per-table code."""
+
+    freshness: FreshnessConfig = Field(default_factory=FreshnessConfig)
+    no_sudden_drop: VolumeConfig = Field(default_factory=VolumeConfig)
+    primary_key_unique_not_null: UniquenessConfig = Field(default_factory=UniquenessConfig)
+
+
+class TrialBalanceCheckConfig(_Strict):
+    """Debits equal credits per entity and period in a trial-balance table."""
+
+    table: TableRef
+    severity: Severity = "ERROR"
+
+
+class CurrencyCheckConfig(_Strict):
+    """Every amount's currency is one of ``codes``; ``columns`` maps table -> currency column."""
+
+    severity: Severity = "WARN"
+    codes: list[CurrencyCode] = Field(min_length=1)
+    columns: dict[TableRef, Identifier] = Field(min_length=1)
+
+
+class InvoiceTotalsCheckConfig(_Strict):
+    """Invoice total = sum of item amounts + tax, and subtotal = sum of item amounts."""
+
+    table: TableRef
+    severity: Severity = "ERROR"
+
+
+class GlTieCheckConfig(_Strict):
+    """Trial-balance balances tie to posted journal items, through an explicit mapping.
+
+    ``entities`` maps the journal's company id to a trial-balance entity and ``accounts`` its
+    account id to a trial-balance account code; only mapped pairs are compared. ``closing``
+    compares with every posted item up to the period's end, ``movement`` with the period's own.
+    """
+
+    journal: TableRef
+    trial_balance: TableRef
+    severity: Severity = "ERROR"
+    basis: Literal["closing", "movement"] = "closing"
+    entities: dict[int, str] = Field(default_factory=dict)
+    accounts: dict[int, str] = Field(default_factory=dict)
+
+
+class FinanceChecksConfig(_Strict):
+    """Finance checks; a check left out is not defined."""
+
+    tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)  # in the amounts' currency
+    trial_balance_balances: TrialBalanceCheckConfig | None = None
+    currency_is_known: CurrencyCheckConfig | None = None
+    invoice_totals_match_items: InvoiceTotalsCheckConfig | None = None
+    gl_ties_to_trial_balance: GlTieCheckConfig | None = None
+
+
+class QualityFile(_Strict):
+    """``quality.yaml``: thresholds and severities of the generated and finance checks."""
+
+    standard: StandardChecksConfig = Field(default_factory=StandardChecksConfig)
+    finance: FinanceChecksConfig = Field(default_factory=FinanceChecksConfig)
+
+    def references(self) -> list[tuple[str, str]]:
+        """Every source or ``source.table`` named, with its key path, to check against sources."""
+        refs = [
+            (f"standard.{kind}.overrides.{ref}", ref)
+            for kind, check in (
+                ("freshness", self.standard.freshness),
+                ("no_sudden_drop", self.standard.no_sudden_drop),
+            )
+            for ref in check.overrides
+        ]
+        f = self.finance
+        if f.trial_balance_balances:
+            refs.append(("finance.trial_balance_balances.table", f.trial_balance_balances.table))
+        if f.currency_is_known:
+            refs += [
+                (f"finance.currency_is_known.columns.{t}", t) for t in f.currency_is_known.columns
+            ]
+        if f.invoice_totals_match_items:
+            refs.append(
+                ("finance.invoice_totals_match_items.table", f.invoice_totals_match_items.table)
+            )
+        if f.gl_ties_to_trial_balance:
+            gl = f.gl_ties_to_trial_balance
+            refs += [
+                ("finance.gl_ties_to_trial_balance.journal", gl.journal),
+                ("finance.gl_ties_to_trial_balance.trial_balance", gl.trial_balance),
+            ]
+        return refs

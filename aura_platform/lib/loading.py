@@ -33,6 +33,11 @@ class UpsertCounts:
     inserted: int
     updated: int
 
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.staged + other.staged, self.inserted + other.inserted, self.updated + other.updated
+        )
+
     @property
     def unchanged(self) -> int:
         return self.staged - self.inserted - self.updated
@@ -145,11 +150,19 @@ def apply_drift(
     records += [(c.column, "type_conflict", c.raw_type, c.source_type) for c in plan.conflicts]
     records += [(name, "removed", None, None) for name in plan.removed]
     if records:
+        # A standing conflict or removal is recorded when first seen, not on every sync.
         conn.cursor().executemany(
             "insert into ops.schema_changes (source_system, source_table, column_name, change, "
-            "old_type, new_type, sync_batch_id) values (%s, %s, %s, %s, %s, %s, %s)",
-            [(source_system, source_table, *r, batch_id) for r in records],
-        )
+            "old_type, new_type, sync_batch_id) select %s, %s, %s, %s, %s, %s, %s "
+            "where not exists (select 1 from ops.schema_changes where source_system = %s "
+            "and source_table = %s and column_name = %s and change = %s "
+            "and new_type is not distinct from %s)",
+            [
+                (source_system, source_table, *r, batch_id, source_system, source_table, r[0],
+                 r[1], r[3])
+                for r in records
+            ],
+        )  # fmt: skip
 
 
 def create_stage(conn: psycopg.Connection, table: str, columns: Sequence[Column]) -> str:
@@ -219,7 +232,7 @@ def quarantine_unconvertible(
     if not conflicts:
         return 0
     bad = sql.SQL(" or ").join(
-        sql.SQL("not ops.can_cast({c}::text, {t}::regtype)").format(
+        sql.SQL("not ops.converts_exactly({c}::text, {t})").format(
             c=sql.Identifier(c.column), t=sql.Literal(c.raw_type)
         )
         for c in conflicts
@@ -233,10 +246,13 @@ def quarantine_unconvertible(
             with bad as (delete from {stage} where {bad} returning *)
             insert into ops.quarantine
                 (source_system, source_table, reason, original_payload, sync_batch_id)
-            select %s, %s, %s, to_jsonb(bad), %s from bad
+            select %(system)s, %(table)s, %(reason)s, to_jsonb(bad), %(batch)s from bad
+            where not exists (select 1 from ops.quarantine q where q.resolved_at is null
+                and q.source_system = %(system)s and q.source_table = %(table)s
+                and q.original_payload = to_jsonb(bad))
             """
         ).format(stage=sql.Identifier(stage), bad=bad),
-        (source_system, source_table, reason, batch_id),
+        {"system": source_system, "table": source_table, "reason": reason, "batch": batch_id},
     )
     return moved.rowcount
 
@@ -251,22 +267,22 @@ def quarantine_records(
 ) -> int:
     """Write records a connector could not read to ``ops.quarantine``, in the load's transaction."""
     if rejected:
+        # A bad record still in the source is met again by the next sync; it stays quarantined
+        # once (until resolved) rather than piling up a copy per run.
         conn.cursor().executemany(
             "insert into ops.quarantine (source_system, source_table, source_file, line_number, "
-            "reason, original_payload, sync_batch_id) values (%s, %s, %s, %s, %s, %s, %s)",
+            "reason, original_payload, sync_batch_id) select %s, %s, %s, %s, %s, %s, %s "
+            "where not exists (select 1 from ops.quarantine q where q.resolved_at is null "
+            "and q.source_system = %s and q.source_table = %s "
+            "and q.source_file is not distinct from %s and q.line_number is not distinct from %s "
+            "and q.reason = %s and q.original_payload = %s)",
             [
-                (
-                    source_system,
-                    source_table,
-                    r.source_file,
-                    r.line_number,
-                    r.reason,
-                    Jsonb(r.payload),
-                    batch_id,
-                )
+                (source_system, source_table, r.source_file, r.line_number, r.reason,
+                 Jsonb(r.payload), batch_id, source_system, source_table, r.source_file,
+                 r.line_number, r.reason, Jsonb(r.payload))
                 for r in rejected
             ],
-        )
+        )  # fmt: skip
     return len(rejected)
 
 
@@ -371,3 +387,33 @@ def tombstone_missing(
         ).format(t=ident(schema, table), k=ident(key_table), match=match)
     )
     return done.rowcount
+
+
+def count_missing(
+    conn: psycopg.Connection,
+    *,
+    schema: str,
+    table: str,
+    primary_key: Sequence[str],
+    key_table: str,
+) -> int:
+    """Source keys with no live raw row: rows a windowed read could never bring back."""
+    ident = sql.Identifier
+    match = sql.SQL(" and ").join(sql.SQL("k.{c} = r.{c}").format(c=ident(c)) for c in primary_key)
+    row = conn.execute(
+        sql.SQL(
+            "select count(*) from {k} as k where not exists "
+            "(select 1 from {t} as r where {match} and r._deleted_at is null)"
+        ).format(t=ident(schema, table), k=ident(key_table), match=match)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def unresolved_quarantine(conn: psycopg.Connection, source_system: str, source_table: str) -> int:
+    """Records of a table waiting in quarantine: raw legitimately lacks their keys."""
+    row = conn.execute(
+        "select count(*) from ops.quarantine where source_system = %s and source_table = %s "
+        "and resolved_at is null",
+        (source_system, source_table),
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -25,7 +25,7 @@ from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.lib import loading
 from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, open_sync_job
 from aura_platform.lib.drift import DriftPlan, plan_drift
-from aura_platform.sources.base import Column, ReadWindow, Rejected, RowSource
+from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected, RowSource
 from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect
 
@@ -307,15 +307,40 @@ def _load_from_sql(
             if first is not None:
                 return first
         plan = _prepare_raw(wh, spec, columns, batch_id)
-        stage = loading.create_stage(wh, spec.raw_table, columns)
-        query = source.select(spec.table_name, columns, window.cursor, window.since, window.until)
-        loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
-        counts, quarantined, watermark = _finish_load(wh, spec, stage, columns, plan, [], batch_id)
+
+        def load(
+            window: ReadWindow, name: str
+        ) -> tuple[loading.UpsertCounts, int, datetime | None]:
+            stage = loading.create_stage(wh, name, columns)
+            query = source.select(
+                spec.table_name, columns, window.cursor, window.since, window.until
+            )
+            loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
+            return _finish_load(wh, spec, stage, columns, plan, [], batch_id)
+
+        counts, quarantined, watermark = load(window, spec.raw_table)
         deleted = source_rows = None
+        details: dict[str, object] = {}
         if table.reconcile_deletes and mode != "backfill":
-            deleted, source_rows = _reconcile_sql_deletes(wh, spec, source, src, columns)
-    details = _details(plan, deleted, source_rows)
+            deleted, source_rows, missing = _reconcile_sql_keys(wh, spec, source, src, columns)
+            if _unexplained(wh, spec, missing):
+                # Keys the source has but raw lacks (a row back with an old cursor, raw rebuilt
+                # behind Aura's back): re-read the whole snapshot so no row is ever lost.
+                healed, more, _ = load(ReadWindow(None), f"{spec.raw_table}_heal")
+                counts, quarantined = counts + healed, quarantined + more
+                details["healed_missing_keys"] = missing
+    details |= _details(plan, deleted, source_rows)
     return _Loaded(counts, quarantined, deleted, watermark, plan, details)
+
+
+def _unexplained(wh: psycopg.Connection, spec: TableSync, missing: int) -> bool:
+    """Whether raw lacks more source keys than there are records waiting in quarantine.
+
+    Quarantined records are accounted for (rows read = loaded + quarantined), so their keys
+    are expected to be missing; anything beyond them is a row a windowed read would never
+    bring back.
+    """
+    return missing > loading.unresolved_quarantine(wh, spec.source_name, spec.table_name)
 
 
 def _first_load(
@@ -366,16 +391,16 @@ def _first_load(
     )
 
 
-def _reconcile_sql_deletes(
+def _reconcile_sql_keys(
     wh: psycopg.Connection,
     spec: TableSync,
     source: SqlSource,
     src: psycopg.Connection,
     columns: list[Column],
-) -> tuple[int, int]:
-    """Tombstone raw rows whose key left the source; return (tombstoned, source rows).
+) -> tuple[int, int, int]:
+    """Compare source and raw keys; return (tombstoned, source rows, source keys raw lacks).
 
-    Key-set fingerprints are compared first: when nothing was deleted (the usual night), no key
+    Key-set fingerprints are compared first: when the sets match (the usual night), no key
     needs to cross the wire.
     """
     pk = spec.table.primary_key
@@ -384,7 +409,7 @@ def _reconcile_sql_deletes(
         wh, sql.Identifier("raw", spec.raw_table), pk, sql.SQL("_deleted_at is null")
     )
     if source_print == raw_print:
-        return 0, source_print[0]
+        return 0, source_print[0], 0
     keys = [c for c in columns if c.name in pk]
     key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
     key_query = source.select(spec.table_name, keys, None, None)
@@ -392,7 +417,10 @@ def _reconcile_sql_deletes(
     deleted = loading.tombstone_missing(
         wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
     )
-    return deleted, source_print[0]
+    missing = loading.count_missing(
+        wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
+    )
+    return deleted, source_print[0], missing
 
 
 def _load_from_rows(
@@ -407,29 +435,32 @@ def _load_from_rows(
     table = spec.table
     extract = source.extract(spec.table_name, window)
     plan = _prepare_raw(wh, spec, extract.columns, batch_id)
-    stage = loading.create_stage(wh, spec.raw_table, extract.columns)
-    rejected = loading.copy_rows_into(wh, stage, extract.columns, extract.records)
-    counts, quarantined, watermark = _finish_load(
-        wh, spec, stage, extract.columns, plan, rejected, batch_id
-    )
+
+    def load(records: Extract, name: str) -> tuple[loading.UpsertCounts, int, datetime | None]:
+        stage = loading.create_stage(wh, name, records.columns)
+        rejected = loading.copy_rows_into(wh, stage, records.columns, records.records)
+        return _finish_load(wh, spec, stage, records.columns, plan, rejected, batch_id)
+
+    counts, quarantined, watermark = load(extract, spec.raw_table)
     deleted = None
+    details: dict[str, object] = {}
     keys = source.primary_keys(spec.table_name) if table.reconcile_deletes else None
     if keys is not None and mode != "backfill":
-        key_columns = [c for c in extract.columns if c.name in table.primary_key]
-        by_name = {c.name: c for c in key_columns}
+        by_name = {c.name: c for c in extract.columns}
         ordered = [by_name[k] for k in table.primary_key]
         key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", ordered)
         loading.copy_rows_into(wh, key_stage, ordered, iter(keys))
-        deleted = loading.tombstone_missing(
-            wh,
-            schema="raw",
-            table=spec.raw_table,
-            primary_key=table.primary_key,
-            key_table=key_stage,
-        )
-    details = _details(
-        plan, deleted, len(keys) if deleted is not None and keys is not None else None
-    )
+        key_args = {"schema": "raw", "table": spec.raw_table, "primary_key": table.primary_key,
+                    "key_table": key_stage}  # fmt: skip
+        deleted = loading.tombstone_missing(wh, **key_args)  # type: ignore[arg-type]
+        missing = loading.count_missing(wh, **key_args)  # type: ignore[arg-type]
+        if _unexplained(wh, spec, missing):
+            # The source has keys raw lacks: read it all again so no row is ever lost.
+            full = source.extract(spec.table_name, ReadWindow(table.cursor))
+            healed, more, _ = load(full, f"{spec.raw_table}_heal")
+            counts, quarantined = counts + healed, quarantined + more
+            details["healed_missing_keys"] = missing
+    details |= _details(plan, deleted, len(keys) if deleted is not None and keys else None)
     if extract.details:
         details["source"] = extract.details
     return _Loaded(counts, quarantined, deleted, watermark, plan, details)

@@ -70,15 +70,22 @@ def _raw_rows(settings: Settings, spec: TableSync, key: str) -> dict[Any, dict[s
 
 
 def _audited(settings: Settings, result: SyncResult) -> dict[str, Any]:
-    """The sync's ``ops.sync_jobs`` counts, and the quarantine rows its batch wrote."""
-    [(status, processed, inserted, updated, quarantined)] = _query(
+    """The sync's ``ops.sync_jobs`` counts, checked against what waits in ``ops.quarantine``.
+
+    A record still bad in the source is met again by later syncs and counted as quarantined
+    each time, but it waits in quarantine once (until resolved).
+    """
+    [(status, processed, inserted, updated, quarantined, system, table)] = _query(
         settings,
         "select status, records_processed, records_inserted, records_updated, "
-        "records_quarantined from ops.sync_jobs where id = %s",
+        "records_quarantined, source_system, source_table from ops.sync_jobs where id = %s",
         (result.job_id,),
     )
     [(in_quarantine,)] = _query(
-        settings, "select count(*) from ops.quarantine where sync_batch_id = %s", (result.batch_id,)
+        settings,
+        "select count(*) from ops.quarantine where source_system = %s and source_table = %s "
+        "and resolved_at is null",
+        (system, table),
     )
     assert status == "success" and quarantined == in_quarantine
     return {

@@ -1,0 +1,399 @@
+"""Data-quality checks as SQL in the warehouse, each returning a ``CheckOutcome``; no Dagster.
+
+A check names a population (the rows, groups or syncs it examines) and the failing part of it;
+one statement counts both and returns a bounded sample of the failing part as JSON, so a
+failure can be acted on from its record alone. Tables are passed as ``schema.table`` and quoted;
+thresholds and lists are parameters.
+
+Raw tables are read through their live rows (``_deleted_at is null``): tombstones are history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.abc import Params
+
+from aura_platform.lib.quality import SAMPLE_LIMIT
+from aura_platform.warehouse.connection import connect
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What one check found: the counts, a sample of failures, and the figures behind it.
+
+    ``applicable`` is False when there was nothing to compare (the check passes, as a warning).
+    """
+
+    passed: bool
+    records_checked: int
+    records_failed: int
+    description: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    failing_sample: list[dict[str, Any]] = field(default_factory=list)
+    applicable: bool = True
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The figures and the sample: what ``ops.data_quality_checks.failure_details`` keeps."""
+        return {**self.figures, "failing_sample": self.failing_sample}
+
+
+def _table(qualified: str) -> sql.Identifier:
+    """``schema.table`` as a quoted identifier."""
+    schema, table = qualified.split(".")
+    return sql.Identifier(schema, table)
+
+
+def _columns(names: list[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _evaluate(
+    conn: psycopg.Connection,
+    population: sql.Composable,
+    failing: sql.Composable,
+    params: Params | None = None,
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Count a population and its failing part (a query over ``population``), and sample it."""
+    row = conn.execute(
+        sql.SQL(
+            "with population as ({population}), failing as ({failing}) "
+            "select (select count(*) from population), (select count(*) from failing), "
+            "(select coalesce(json_agg(to_json(s)), '[]') "
+            " from (select * from failing limit {limit}) s)"
+        ).format(population=population, failing=failing, limit=sql.Literal(SAMPLE_LIMIT)),
+        params,
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), list(row[2])
+
+
+# --- Standard checks, on every raw table --------------------------------------------------------
+
+
+def freshness(
+    url: str, *, source_system: str, source_table: str, max_age_hours: float
+) -> CheckOutcome:
+    """The table's last successful sync (``ops.sync_jobs``) finished within ``max_age_hours``.
+
+    The record is that one sync: checked 1, failed 1 when it is too old or missing. The sample
+    holds the unsuccessful syncs since it, which usually explain the staleness.
+    """
+    with connect(url) as conn:
+        last = conn.execute(
+            "select id, finished_at, extract(epoch from now() - finished_at) / 3600 "
+            "from ops.sync_jobs where source_system = %s and source_table = %s "
+            "and status = 'success' order by finished_at desc limit 1",
+            (source_system, source_table),
+        ).fetchone()
+        job_id, finished_at, age = last if last else (None, None, None)
+        _, _, sample = _evaluate(
+            conn,
+            sql.SQL(
+                "select id as sync_job_id, status, started_at, finished_at, error_message "
+                "from ops.sync_jobs where source_system = %s and source_table = %s "
+                "and status <> 'success' and started_at > coalesce(%s, '-infinity'::timestamptz)"
+            ),
+            sql.SQL("select * from population order by started_at desc"),
+            (source_system, source_table, finished_at),
+        )
+    passed = age is not None and float(age) <= max_age_hours
+    figures = {
+        "last_success_sync_job_id": job_id,
+        "last_success_finished_at": finished_at.isoformat() if finished_at else None,
+        "age_hours": round(float(age), 2) if age is not None else None,
+        "max_age_hours": max_age_hours,
+    }
+    description = (
+        f"last successful sync {float(age):.1f} h ago (limit {max_age_hours:g} h)"
+        if age is not None
+        else "no successful sync yet"
+    )
+    return CheckOutcome(passed, 1, 0 if passed else 1, description, figures, sample)
+
+
+def no_sudden_drop(
+    url: str,
+    *,
+    table: str,
+    key: list[str],
+    source_system: str,
+    source_table: str,
+    check_name: str,
+    max_drop_percent: float,
+) -> CheckOutcome:
+    """Live rows fell by at most ``max_drop_percent`` since the previous successful sync.
+
+    The baseline is this check's own history: each execution records the live row count and the
+    sync it followed (``live_rows``, ``sync_job_id`` in its details, under ``check_name``), and
+    the count compared with is the latest one recorded after an earlier sync. So re-running the
+    check after a drop fails again until the next sync, every transport is covered (the landing
+    zone records no source row count), and a table with no earlier record passes. The sample holds
+    the rows tombstoned since the baseline was taken.
+    """
+    schema_name, table_name = table.split(".")
+    with connect(url) as conn:
+        job = conn.execute(
+            "select max(id) from ops.sync_jobs where source_system = %s and source_table = %s "
+            "and status = 'success'",
+            (source_system, source_table),
+        ).fetchone()
+        job_id = job[0] if job else None
+        counted = conn.execute(
+            sql.SQL("select count(*) from {} where _deleted_at is null").format(_table(table))
+        ).fetchone()
+        live = int(counted[0]) if counted else 0
+        baseline = conn.execute(
+            "select (failure_details ->> 'live_rows')::bigint, checked_at, "
+            "(failure_details ->> 'sync_job_id')::bigint from ops.data_quality_checks "
+            "where check_name = %s and schema_name = %s and table_name = %s "
+            "and (failure_details ->> 'sync_job_id')::bigint < %s order by id desc limit 1",
+            (check_name, schema_name, table_name, job_id),
+        ).fetchone()
+        figures: dict[str, Any] = {
+            "live_rows": live,
+            "sync_job_id": job_id,
+            "max_drop_percent": max_drop_percent,
+        }
+        if baseline is None:
+            return CheckOutcome(
+                True, live, 0, f"{live} live rows; no earlier sync to compare with", figures
+            )
+        before, taken_at, before_job = baseline
+        drop = (before - live) * 100 / before if before else 0.0
+        passed = drop <= max_drop_percent
+        sample: list[dict[str, Any]] = []
+        if not passed:
+            _, _, sample = _evaluate(
+                conn,
+                sql.SQL("select {}, _deleted_at from {} where _deleted_at >= %s").format(
+                    _columns(key), _table(table)
+                ),
+                sql.SQL("select * from population order by _deleted_at desc"),
+                (taken_at,),
+            )
+    figures |= {
+        "baseline_rows": before,
+        "baseline_sync_job_id": before_job,
+        "drop_percent": round(drop, 2),
+    }
+    description = (
+        f"{live} live rows, {before} after the previous sync: "
+        f"{'down' if drop > 0 else 'up'} {abs(drop):.1f}% (limit -{max_drop_percent:g}%)"
+    )
+    return CheckOutcome(
+        passed, live, max(before - live, 0) if not passed else 0, description, figures, sample
+    )
+
+
+def primary_key_unique_not_null(url: str, *, table: str, key: list[str]) -> CheckOutcome:
+    """Every live row has its key columns set, and no two live rows share a key.
+
+    Each failing row is counted and sampled with its key and how many live rows share it.
+    """
+    keys = _columns(key)
+    any_null = sql.SQL(" or ").join(sql.SQL("{} is null").format(sql.Identifier(k)) for k in key)
+    with connect(url) as conn:
+        checked, failed, sample = _evaluate(
+            conn,
+            sql.SQL("select {} from {} where _deleted_at is null").format(keys, _table(table)),
+            sql.SQL(
+                "select * from (select {keys}, count(*) over (partition by {keys}) as live_rows, "
+                "case when {any_null} then 'null key' else 'duplicate key' end as problem "
+                "from population) p where live_rows > 1 or problem = 'null key'"
+            ).format(keys=keys, any_null=any_null),
+        )
+    description = (
+        f"{checked} live rows, every key ({', '.join(key)}) set and unique"
+        if not failed
+        else f"{failed} of {checked} live rows have a null or duplicate key ({', '.join(key)})"
+    )
+    return CheckOutcome(not failed, checked, failed, description, {"key": key}, sample)
+
+
+# --- Finance checks -----------------------------------------------------------------------------
+
+
+def trial_balance_balances(url: str, *, table: str, tolerance: Decimal) -> CheckOutcome:
+    """Per entity and period, the live lines' debits equal their credits within ``tolerance``.
+
+    Expects the trial-balance columns ``entity``, ``period``, ``debit`` and ``credit``; the
+    records are (entity, period) pairs.
+    """
+    with connect(url) as conn:
+        checked, failed, sample = _evaluate(
+            conn,
+            sql.SQL(
+                "select entity, period, count(*) as lines, sum(coalesce(debit, 0)) as debit, "
+                "sum(coalesce(credit, 0)) as credit, "
+                "sum(coalesce(debit, 0)) - sum(coalesce(credit, 0)) as difference "
+                "from {} where _deleted_at is null group by entity, period"
+            ).format(_table(table)),
+            sql.SQL("select * from population where abs(difference) > %s order by entity, period"),
+            (tolerance,),
+        )
+    description = (
+        f"{checked} entity-periods balance (tolerance {tolerance})"
+        if not failed
+        else f"{failed} of {checked} entity-periods do not balance (tolerance {tolerance})"
+    )
+    return CheckOutcome(
+        not failed, checked, failed, description, {"tolerance": float(tolerance)}, sample
+    )
+
+
+def currency_is_known(
+    url: str, *, table: str, column: str, key: list[str], codes: list[str]
+) -> CheckOutcome:
+    """Every live row's ``column`` is one of the ISO 4217 ``codes`` (exactly; null is unknown)."""
+    with connect(url) as conn:
+        checked, failed, sample = _evaluate(
+            conn,
+            sql.SQL("select {}, {} as currency from {} where _deleted_at is null").format(
+                _columns(key), sql.Identifier(column), _table(table)
+            ),
+            sql.SQL("select * from population where not coalesce(currency = any(%s), false)"),
+            (codes,),
+        )
+    description = (
+        f"{checked} rows, every {column} a known currency"
+        if not failed
+        else f"{failed} of {checked} rows have an unknown or missing {column}"
+    )
+    return CheckOutcome(
+        not failed,
+        checked,
+        failed,
+        description,
+        {"column": column, "known_codes": len(codes)},
+        sample,
+    )
+
+
+def invoice_totals_match_items(
+    url: str, *, table: str, key: list[str], tolerance: Decimal
+) -> CheckOutcome:
+    """Each live invoice's ``total`` is its items' amounts plus ``tax``, and ``subtotal`` theirs.
+
+    Expects the Mongo invoice mirror: ``document`` jsonb with ``items[].amount``, and the
+    extracted ``invoice_number``, ``subtotal``, ``tax`` and ``total``. A missing total or an item
+    whose amount is not a number fails the invoice; a missing tax counts as zero.
+    """
+    with connect(url) as conn:
+        checked, failed, sample = _evaluate(
+            conn,
+            sql.SQL(
+                "select {key}, i.invoice_number, i.subtotal, i.tax, i.total, s.items, "
+                "s.items_amount, s.items_without_amount, "
+                "i.total - (s.items_amount + coalesce(i.tax, 0)) as difference "
+                "from {table} i cross join lateral ("
+                " select count(*) as items, coalesce(sum(case when jsonb_typeof(item -> 'amount')"
+                " = 'number' then (item ->> 'amount')::numeric end), 0) as items_amount,"
+                " count(*) filter (where jsonb_typeof(item -> 'amount') is distinct from"
+                " 'number') as items_without_amount"
+                " from jsonb_array_elements(case when jsonb_typeof(i.document -> 'items') ="
+                " 'array' then i.document -> 'items' else '[]'::jsonb end) item) s "
+                "where i._deleted_at is null"
+            ).format(
+                key=sql.SQL(", ").join(sql.Identifier("i", k) for k in key), table=_table(table)
+            ),
+            sql.SQL(
+                "select * from population where items_without_amount > 0 "
+                "or not coalesce(abs(difference) <= %(tolerance)s, false) "
+                "or abs(subtotal - items_amount) > %(tolerance)s"
+            ),
+            {"tolerance": tolerance},
+        )
+    description = (
+        f"{checked} invoices, each total = items + tax (tolerance {tolerance})"
+        if not failed
+        else f"{failed} of {checked} invoices: total or subtotal differs from their items"
+    )
+    return CheckOutcome(
+        not failed, checked, failed, description, {"tolerance": float(tolerance)}, sample
+    )
+
+
+def gl_ties_to_trial_balance(
+    url: str,
+    *,
+    journal: str,
+    trial_balance: str,
+    entities: dict[int, str],
+    accounts: dict[int, str],
+    basis: Literal["closing", "movement"],
+    tolerance: Decimal,
+) -> CheckOutcome:
+    """Trial-balance balances equal the posted journal items of the same account and period.
+
+    Journal items (Odoo ``account_move_line``: ``company_id``, ``account_id``, ``date``,
+    ``debit``, ``credit``, ``parent_state``) are mapped to trial-balance entities and account
+    codes by ``entities`` and ``accounts``; only (entity, account, period) triples present on both
+    sides are compared, ``closing`` against every posted item up to the period's end, ``movement``
+    against the period's own. Periods are months, as the trial balance's ``period`` first days.
+    With no overlap the check is not applicable and passes.
+    """
+    with connect(url) as conn:
+        checked, failed, sample = _evaluate(
+            conn,
+            sql.SQL(
+                "with entities (company_id, entity) as "
+                " (select * from unnest(%(company_ids)s::bigint[], %(entities)s::text[])), "
+                "accounts (account_id, account_code) as "
+                " (select * from unnest(%(account_ids)s::bigint[], %(codes)s::text[])), "
+                "posted as (select e.entity, a.account_code, j.date, "
+                " coalesce(j.debit, 0) - coalesce(j.credit, 0) as amount from {journal} j "
+                " join entities e on e.company_id = j.company_id "
+                " join accounts a on a.account_id = j.account_id "
+                " where j._deleted_at is null and j.parent_state = 'posted'), "
+                "tb as (select entity, period, account_code, "
+                " sum(coalesce(debit, 0) - coalesce(credit, 0)) as trial_balance "
+                " from {trial_balance} where _deleted_at is null group by 1, 2, 3) "
+                "select tb.entity, tb.period, tb.account_code, tb.trial_balance, g.journal, "
+                " g.journal_items, tb.trial_balance - g.journal as difference "
+                "from tb cross join lateral (select sum(p.amount) as journal, "
+                " count(*) as journal_items from posted p where p.entity = tb.entity "
+                " and p.account_code = tb.account_code "
+                " and p.date < (tb.period + interval '1 month')::date "
+                " and (%(closing)s or p.date >= tb.period)) g where g.journal_items > 0"
+            ).format(journal=_table(journal), trial_balance=_table(trial_balance)),
+            sql.SQL(
+                "select * from population where abs(difference) > %(tolerance)s "
+                "order by entity, period, account_code"
+            ),
+            {
+                "company_ids": list(entities),
+                "entities": list(entities.values()),
+                "account_ids": list(accounts),
+                "codes": list(accounts.values()),
+                "closing": basis == "closing",
+                "tolerance": tolerance,
+            },
+        )
+    figures = {
+        "basis": basis,
+        "tolerance": float(tolerance),
+        "mapped_entities": len(entities),
+        "mapped_accounts": len(accounts),
+    }
+    if not checked:
+        return CheckOutcome(
+            True,
+            0,
+            0,
+            "not applicable: no overlapping accounts (no trial-balance account and period has "
+            "mapped, posted journal items)",
+            figures,
+            applicable=False,
+        )
+    description = (
+        f"{checked} account-periods tie to the journal ({basis}, tolerance {tolerance})"
+        if not failed
+        else f"{failed} of {checked} account-periods differ from the journal ({basis})"
+    )
+    return CheckOutcome(not failed, checked, failed, description, figures, sample)
