@@ -183,8 +183,8 @@ def no_sudden_drop(
         "drop_percent": round(drop, 2),
     }
     description = (
-        f"{live} live rows, {before} after the previous sync: "
-        f"{'down' if drop > 0 else 'up'} {abs(drop):.1f}% (limit -{max_drop_percent:g}%)"
+        f"{live} live rows, {before} after the previous sync: {-drop:+.1f}% "
+        f"(limit -{max_drop_percent:g}%)"
     )
     return CheckOutcome(
         passed, live, max(before - live, 0) if not passed else 0, description, figures, sample

@@ -37,7 +37,7 @@ def zone(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     own = replace(settings, data_dir=tmp_path / "data")
     own.landing_dir.mkdir(parents=True)
     with connect(settings.warehouse_url) as conn:
-        conn.execute("drop table if exists raw.csv_trial_balance")
+        conn.execute("drop table if exists raw.csv_trial_balance cascade")  # dbt views on it
         conn.execute("delete from ops.landed_files")
         conn.execute("delete from ops.quarantine where source_system = 'csv'")
         conn.execute("delete from ops.sync_jobs where source_system = 'csv'")
