@@ -64,7 +64,10 @@ def test_a_model_is_keyed_by_the_schema_and_table_it_builds(manifest: dict[str, 
 
 def test_a_model_is_grouped_by_its_layer_folder(manifest: dict[str, Any]) -> None:
     assert layer_group(_model(manifest, "stg_odoo__res_partners")) == "staging"
-    assert layer_group(_model(manifest, "int_opportunities_joined_to_partners")) == "intermediate"
+    assert (
+        layer_group(_model(manifest, "int_opportunities_joined_to_related_records"))
+        == "intermediate"
+    )
     assert layer_group(_model(manifest, "odoo_opportunities")) == "core"
 
 
@@ -105,12 +108,29 @@ def test_staging_models_depend_on_the_raw_ingestion_assets() -> None:
     assert deps["stg_odoo__res_partners"] == {dg.AssetKey(["raw", "odoo", "res_partner"])}
 
 
-def test_every_dbt_data_test_on_a_model_is_an_asset_check(manifest: dict[str, Any]) -> None:
-    data_tests = {
-        node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
-    }
+def _attached_to_one_node(test: Props) -> bool:
+    """dagster-dbt checks a test of one node, or of the node its ``meta.dagster.ref`` names."""
+    meta = test.get("config", {}).get("meta", {}).get("dagster", {})
+    return bool(test.get("attached_node")) or len(test["depends_on"]["nodes"]) == 1 or "ref" in meta
 
-    assert {spec.name for spec in aura_dbt_models.check_specs} == data_tests
+
+def test_every_dbt_data_test_on_one_model_is_an_asset_check(manifest: dict[str, Any]) -> None:
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    attached = {node["name"] for node in tests if _attached_to_one_node(node)}
+
+    assert {spec.name for spec in aura_dbt_models.check_specs} == attached
+    # The row-count test spans every core table; it runs in `dbt build`, outside any asset.
+    assert {node["name"] for node in tests} - attached == {"assert_core_row_counts_do_not_drop"}
+
+
+def test_a_cross_model_singular_test_checks_the_model_its_meta_names() -> None:
+    (spec,) = [
+        spec
+        for spec in aura_dbt_models.check_specs
+        if spec.name == "assert_invoice_total_equals_items"
+    ]
+
+    assert spec.asset_key == dg.AssetKey(["core", "invoices"])
 
 
 def test_core_assets_are_tables_owned_and_grouped_for_the_ui() -> None:

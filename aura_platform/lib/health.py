@@ -14,7 +14,7 @@ import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -31,7 +31,6 @@ from aura_platform.warehouse.connection import connect
 from aura_platform.warehouse.migrate import discover
 
 Status = Literal["healthy", "degraded", "not configured", "down"]
-STATUSES: tuple[Status, ...] = ("healthy", "degraded", "not configured", "down")
 
 CONNECT_TIMEOUT = 3  # seconds; doctor must answer quickly even when a host drops packets
 MIN_SERVER_VERSION = 140000
@@ -84,7 +83,7 @@ def format_table(checks: list[Check]) -> str:
     rows = [("COMPONENT", "STATUS", "REASON"), *((c.component, c.status, c.reason) for c in checks)]
     widths = [max(len(row[i]) for row in rows) for i in (0, 1)]
     lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
-    counts = {s: sum(c.status == s for c in checks) for s in STATUSES}
+    counts = {s: sum(c.status == s for c in checks) for s in get_args(Status)}
     if counts["down"] or counts["degraded"]:
         verdict = f"{counts['down']} down, {counts['degraded']} degraded"
     else:

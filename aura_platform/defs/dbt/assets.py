@@ -14,13 +14,17 @@ from aura_platform.settings import Settings
 
 
 @contextmanager
-def _warehouse_connection_env() -> Iterator[None]:
-    """DbtCliResource.cli takes no env; dbt and its in-process adapter read AURA_DBT_* from here."""
+def _warehouse_connection_env(run_id: str) -> Iterator[None]:
+    """DbtCliResource.cli takes no env; dbt and its in-process adapter read AURA_DBT_* from here.
+
+    DAGSTER_RUN_ID lets dbt's transformation-log hook tie each model's row to this run.
+    """
     connection = {
         key: value
         for key, value in Settings.from_env().subprocess_env().items()
         if key.startswith("AURA_DBT_")
     }
+    connection["DAGSTER_RUN_ID"] = run_id
     saved = {key: os.environ.get(key) for key in connection}
     os.environ.update(connection)
     try:
@@ -40,7 +44,7 @@ def _warehouse_connection_env() -> Iterator[None]:
 )
 def aura_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Build the selected models and run their tests, streaming row counts and column schemas."""
-    with _warehouse_connection_env():
+    with _warehouse_connection_env(context.run.run_id):
         yield from (
             dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
         )

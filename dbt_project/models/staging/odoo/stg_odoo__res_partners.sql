@@ -17,6 +17,9 @@ renamed as (
         user_id,
         team_id,
         company_id,
+        country_id,
+        state_id,
+        industry_id,
         _sync_batch_id as sync_batch_id,
 
         ---------- strings
@@ -24,7 +27,10 @@ renamed as (
         nullif(trim(commercial_company_name), '') as commercial_company_name,
         nullif(trim(company_name), '') as company_name,
         nullif(trim(email), '') as email,
+        nullif(trim(phone), '') as phone,
         nullif(trim(website), '') as website,
+        nullif(trim(vat), '') as vat,
+        nullif(trim(city), '') as city,
         type as partner_type,
 
         ---------- booleans

@@ -1,0 +1,7 @@
+{% macro sql_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- else -%}
+        '{{ value | string | replace("'", "''") }}'
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,3 @@
+{% macro vendor_key(column) -%}
+    md5({{ normalize_company_name(column) }})
+{%- endmacro %}
