@@ -583,3 +583,29 @@ def test_dagster_materializes_a_core_model_with_checks_and_row_counts(
     assert isinstance(schema, dg.TableSchema)
     columns = {column.name for column in schema.columns}
     assert {"opportunity_id", "normalized_domain", "stage_name", "combined_text"} <= columns
+
+
+def test_a_failing_dbt_test_fails_its_dagster_check_and_stops_the_embeddings(
+    raw: psycopg.Connection, first_build: dict[str, Any]
+) -> None:
+    from aura_platform.defs.resources import WarehouseResource
+    from aura_platform.defs.search.assets import embedding_assets
+
+    core_key = dg.AssetKey(["core", "odoo_opportunities"])
+    search_key = dg.AssetKey(["search", "odoo_opportunities"])
+    # An opportunity whose customer was deleted in Odoo: the relationships test must fail.
+    _insert(raw, "odoo_crm_lead", {"id": 90009, "type": "opportunity", "name": "Orphan",
+                                   "partner_id": 90031})  # fmt: skip
+    try:
+        result = dg.materialize(
+            [aura_dbt_models, *embedding_assets],
+            resources={"dbt": dbt_resource(), "warehouse": WarehouseResource()},
+            selection=[core_key, search_key],
+            raise_on_error=False,
+        )
+    finally:
+        raw.execute("update raw.odoo_crm_lead set _deleted_at = now() where id = 90009")
+    assert not result.success
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [c.check_name for c in failed] == [RELATIONSHIP_TEST]
+    assert search_key not in {m.asset_key for m in result.get_asset_materialization_events()}
