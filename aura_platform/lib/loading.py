@@ -369,6 +369,13 @@ def upsert_stage(
     return UpsertCounts(staged=int(staged[0]), inserted=int(row[0]), updated=int(row[1]))
 
 
+def _keys_match(primary_key: Sequence[str]) -> sql.Composable:
+    """``k.<key> = r.<key> and ...``: a key table ``k`` joined to a raw table ``r``."""
+    return sql.SQL(" and ").join(
+        sql.SQL("k.{c} = r.{c}").format(c=sql.Identifier(c)) for c in primary_key
+    )
+
+
 def tombstone_missing(
     conn: psycopg.Connection,
     *,
@@ -379,7 +386,7 @@ def tombstone_missing(
 ) -> int:
     """Set ``_deleted_at`` on raw rows whose key is no longer among the source's keys."""
     ident = sql.Identifier
-    match = sql.SQL(" and ").join(sql.SQL("k.{c} = r.{c}").format(c=ident(c)) for c in primary_key)
+    match = _keys_match(primary_key)
     done = conn.execute(
         sql.SQL(
             "update {t} as r set _deleted_at = now() where r._deleted_at is null "
@@ -399,7 +406,7 @@ def count_missing(
 ) -> int:
     """Source keys with no live raw row: rows a windowed read could never bring back."""
     ident = sql.Identifier
-    match = sql.SQL(" and ").join(sql.SQL("k.{c} = r.{c}").format(c=ident(c)) for c in primary_key)
+    match = _keys_match(primary_key)
     row = conn.execute(
         sql.SQL(
             "select count(*) from {k} as k where not exists "
