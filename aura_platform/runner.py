@@ -86,17 +86,24 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
 def table_row_counts(
     url: str, schemas: tuple[str, ...] = ("raw", "core", "search")
 ) -> dict[str, int]:
-    """Exact row counts of every table in the data layers, as ``schema.table``."""
+    """Exact live row counts of every table in the data layers, as ``schema.table``.
+
+    Rows tombstoned in raw (deleted in the source) are not counted.
+    """
     counts: dict[str, int] = {}
     with connect(url) as conn:
         tables = conn.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2",
+            "select t.table_schema, t.table_name, c.column_name is not null "
+            "from information_schema.tables t left join information_schema.columns c "
+            "on c.table_schema = t.table_schema and c.table_name = t.table_name "
+            "and c.column_name = '_deleted_at' "
+            "where t.table_schema = any(%s) and t.table_type = 'BASE TABLE' order by 1, 2",
             (list(schemas),),
         ).fetchall()
-        for schema, table in tables:
+        for schema, table, tombstoned in tables:
+            live = sql.SQL(" where _deleted_at is null" if tombstoned else "")
             row = conn.execute(
-                sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+                sql.SQL("select count(*) from {}{}").format(sql.Identifier(schema, table), live)
             ).fetchone()
             counts[f"{schema}.{table}"] = int(row[0]) if row else 0
     return counts

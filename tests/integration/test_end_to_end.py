@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+from support.warehouse import reset_warehouse
 
 from aura_platform.config.loader import load_sources
 from aura_platform.demo.generator import generate_demo
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def first_run(settings: Settings) -> Iterator[RunReport]:
+    reset_warehouse(settings.warehouse_url)
     generate_demo(settings, seed=7, scale=0.05)
     yield run_job(settings)
 
