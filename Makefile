@@ -1,18 +1,27 @@
 # Two entry points: `make demo` runs the whole platform on the demo sources, `make test` the suite.
-# Both create .venv themselves; the stamp file re-installs when pyproject.toml changes.
+# Both create .venv themselves and install exactly what requirements.lock pins (hashes checked);
+# nothing resolves versions at install time. The stamp re-installs when the lock changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# `make lock` arguments, shared by `make upgrade-check`: torch stays on its CPU build through the
+# constraint; index locations stay out of the lock (they are a machine's pip configuration).
+COMPILE := pip-compile --quiet --extra dev --allow-unsafe --generate-hashes --no-strip-extras \
+	--no-emit-index-url --no-emit-find-links -c torch-cpu.txt pyproject.toml
 
-.PHONY: demo test lint down clean
+.PHONY: demo test lint down clean lock upgrade-check
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and exact: 2.13.0 resolves to a local CPU build; a range would pull CUDA wheels.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# --no-deps: the lock lists every package, so pip installs exactly those files and resolves
+	# nothing; `pip check` below proves the set is consistent.
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	# The project itself, with no dependency resolution and no isolated build environment (that
+	# would fetch a fresh setuptools): everything it needs is already installed from the lock.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,5 +40,12 @@ lint: $(STAMP)
 down: $(STAMP)
 	$(BIN)/aura down
 
-clean:
-	rm -rf $(VENV) .aura data/processed dbt_project/target dbt_project/logs
+# Re-resolve the lock within pyproject.toml's ranges, keeping every pin that still fits.
+# Bump one package: make lock ARGS="-P transformers"; everything: make lock ARGS=--upgrade.
+lock: $(STAMP)
+	$(BIN)/$(COMPILE) $(ARGS) -o $(LOCK)
+
+# Resolve the newest versions the ranges allow into a throw-away venv and run the fast unit tests
+# plus a model-load smoke test there, so an upstream break shows before it reaches the lock.
+upgrade-check: $(STAMP)
+	bench/upgrade_check.sh
