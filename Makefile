@@ -47,5 +47,22 @@ lock: $(STAMP)
 
 # Resolve the newest versions the ranges allow into a throw-away venv and run the fast unit tests
 # plus a model-load smoke test there, so an upstream break shows before it reaches the lock.
-upgrade-check: $(STAMP)
-	bench/upgrade_check.sh
+# Not part of CI: it resolves freshly on purpose. Its venv is left for inspection.
+UPGRADE_VENV := .venv-upgrade-check
+PINS = grep -ohE '^[A-Za-z0-9_.-]+(\[[^]]*\])?==[^ \\]+' | sed -E 's/\[[^]]*\]//; s/[._]/-/g' \
+	| tr A-Z a-z | sort
+upgrade-check:
+	rm -rf $(UPGRADE_VENV)
+	$(PYTHON) -m venv $(UPGRADE_VENV)
+	$(UPGRADE_VENV)/bin/pip install --quiet --upgrade pip
+	$(UPGRADE_VENV)/bin/pip install --quiet -c torch-cpu.txt -e ".[dev]"
+	$(UPGRADE_VENV)/bin/pip check
+	@echo "== versions the lock would move to (< locked, > newest allowed):"
+	@cat $(LOCK) | $(PINS) > $(UPGRADE_VENV)/locked.txt
+	@$(UPGRADE_VENV)/bin/pip list --format=freeze --exclude-editable | $(PINS) > $(UPGRADE_VENV)/newest.txt
+	@diff $(UPGRADE_VENV)/locked.txt $(UPGRADE_VENV)/newest.txt || true
+	$(UPGRADE_VENV)/bin/python -c "from aura_platform.lib.embedding_stack import smoke_test; \
+		print('model smoke test:', smoke_test('all-MiniLM-L6-v2'))"
+	$(UPGRADE_VENV)/bin/pytest -q -p no:cacheprovider -m "not integration and not ui" \
+		--deselect tests/test_install.py::test_every_locked_package_is_installed_at_its_locked_version
+	@echo "upgrade-check passed: 'make lock ARGS=--upgrade' would take these versions"

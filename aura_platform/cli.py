@@ -130,11 +130,26 @@ def _shorten(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def _refuse_without_embedding_stack(settings: Settings, args: argparse.Namespace) -> bool:
+    """Whether the job cannot run because its embedding libraries or model are broken."""
+    from aura_platform.lib.embedding_stack import EmbeddingStackError
+    from aura_platform.runner import check_embedding_stack
+
+    try:
+        check_embedding_stack(settings, args.job)
+    except EmbeddingStackError as exc:
+        print(f"aura {args.command}: refusing to start: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from aura_platform.demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
     from aura_platform.lib.audit import forget_watermarks
     from aura_platform.warehouse.bootstrap import prepare_warehouse
 
+    if not args.no_run and _refuse_without_embedding_stack(settings, args):
+        return 2
     report = generate_demo(settings, seed=args.seed, scale=args.scale)
     print(f"demo sources generated (seed {args.seed}, scale {args.scale}):")
     for database, tables in report.row_counts.items():
@@ -153,6 +168,8 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from aura_platform.runner import run_job
     from aura_platform.summary import print_summary
 
+    if args.command == "run" and _refuse_without_embedding_stack(settings, args):
+        return 2
     report = run_job(settings, args.job)
     print_summary(settings, report)
     return 0 if report.success else 1
@@ -229,7 +246,7 @@ def _cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
     from aura_platform.lib.health import format_table, run_checks
 
-    checks = run_checks(settings)
+    checks = run_checks(settings, load_model=args.load_model)
     down = any(c.status == "down" for c in checks)
     if args.json:
         print(json.dumps({"ok": not down, "checks": [asdict(c) for c in checks]}, indent=2))
@@ -340,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_cmd_docs)
     p = sub.add_parser("doctor", help="health of the warehouse, Dagster storage and sources")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--load-model", action="store_true", help="also load the embedding model and embed a text"
+    )
     p.set_defaults(fn=_cmd_doctor)
     p = sub.add_parser("backup", help="pg_dump the warehouse database, keeping the last N")
     p.add_argument("--dir", type=Path, default=None, help="default $AURA_HOME/backups")

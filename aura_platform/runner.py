@@ -81,6 +81,23 @@ def apply_pool_limits(
     return applied
 
 
+def check_embedding_stack(settings: Settings, job_name: str) -> None:
+    """Refuse, in seconds, a job whose embedding steps could not import their libraries.
+
+    Jobs without a ``search`` asset (the landing-zone job) start whatever the stack's state.
+
+    Raises:
+        EmbeddingStackError: Naming the package that fails and the installed versions.
+    """
+    from aura_platform.definitions import defs
+    from aura_platform.lib import embedding_stack
+
+    job = defs().resolve_job_def(job_name)
+    if any(key.path[0] == "search" for key in job.asset_layer.selected_asset_keys):
+        embedding_stack.check_imports()
+        embedding_stack.locate_model(settings.embedding_model)
+
+
 def run_job(settings: Settings, job_name: str = "main") -> RunReport:
     """Execute a job in this process on the persistent Dagster instance (so the UI shows it)."""
     import dagster as dg

@@ -313,10 +313,17 @@ def test_every_variable_the_compose_file_interpolates_is_in_env_example():
     assert interpolated <= documented, sorted(interpolated - documented)
 
 
-def test_the_dockerfile_installs_pinned_torch_before_the_package():
+def test_the_dockerfile_installs_the_lock_before_the_package_and_resolves_nothing():
     runs = [args for instruction, args in _dockerfile_instructions() if instruction == "RUN"]
-    torch = [i for i, args in enumerate(runs) if "pip install torch==2.13.0" in args]
-    package = [i for i, args in enumerate(runs) if re.search(r"pip install (-e )?\.", args)]
-    assert torch, "no RUN pip install torch==2.13.0"
+    lock = [
+        i
+        for i, args in enumerate(runs)
+        if "--require-hashes" in args and "--no-deps" in args and "-r requirements.lock" in args
+    ]
+    package = [i for i, args in enumerate(runs) if re.search(r"pip install .*-e \.", args)]
+    assert lock, "no RUN pip install --require-hashes --no-deps -r requirements.lock"
     assert package, "no RUN pip install of the package"
-    assert torch[0] < package[0]
+    assert lock[0] < package[0]
+    assert "--no-deps" in runs[package[0]] and "pip check" in runs[package[0]]
+    installs = [args for args in runs if "pip install" in args]
+    assert len(installs) == 2, "every other install would resolve versions freshly"

@@ -52,12 +52,15 @@ class Check:
 Outcome = tuple[Status, str]
 
 
-def run_checks(settings: Settings, sources: SourcesFile | None = None) -> list[Check]:
-    """Check the warehouse, Dagster's storage and every configured source.
+def run_checks(
+    settings: Settings, sources: SourcesFile | None = None, *, load_model: bool = False
+) -> list[Check]:
+    """Check the warehouse, Dagster's storage, the embedding model and every configured source.
 
     Args:
         settings: Where the warehouse, Dagster storage and data folder are.
         sources: The sources to check; default ``assets_config/sources.yaml``.
+        load_model: Also load the embedding model and embed a sentence (seconds more).
 
     Returns:
         One check per component, in a stable order, reasons masked. A check that fails in an
@@ -67,6 +70,7 @@ def run_checks(settings: Settings, sources: SourcesFile | None = None) -> list[C
     checks = [
         _guarded("warehouse", _warehouse, settings),
         _guarded("dagster storage", _dagster_storage, settings),
+        _guarded("embedding model", _embedding_model, settings, load_model),
         *(
             _guarded(f"source {name}", _source, settings, config)
             for name, config in sources.sources.items()
@@ -243,6 +247,22 @@ def _source(settings: Settings, config: SourceConfig) -> Outcome:
     if config.transport == "mongo":
         return _mongo(settings)
     return _landing_folder(settings)
+
+
+def _embedding_model(settings: Settings, load: bool) -> Outcome:
+    """The libraries import and the model's files are here; optionally, the model runs."""
+    from aura_platform.lib import embedding_stack as stack
+
+    try:
+        stack.check_imports()
+        location = stack.locate_model(settings.embedding_model)
+        loaded = f", {stack.smoke_test(settings.embedding_model)}" if load else ""
+    except stack.EmbeddingStackError as exc:
+        return "down", str(exc)
+    return "healthy", (
+        f"{settings.embedding_model}{loaded} ({stack.installed_versions()}), "
+        f"files at {location.path}"
+    )
 
 
 def _sql_source(settings: Settings, config: SourceConfig) -> Outcome:
