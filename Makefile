@@ -49,8 +49,8 @@ lock: $(STAMP)
 # plus a model-load smoke test there, so an upstream break shows before it reaches the lock.
 # Not part of CI: it resolves freshly on purpose. Its venv is left for inspection.
 UPGRADE_VENV := .venv-upgrade-check
-PINS = grep -ohE '^[A-Za-z0-9_.-]+(\[[^]]*\])?==[^ \\]+' | sed -E 's/\[[^]]*\]//; s/[._]/-/g' \
-	| tr A-Z a-z | sort
+PINS = grep -ohE '^[A-Za-z0-9_.-]+(\[[^]]*\])?==[^ \\]+' | sed -E 's/\[[^]]*\]//' \
+	| awk -F'==' '{ name = tolower($$1); gsub(/[._]/, "-", name); print name "==" $$2 }' | sort
 upgrade-check:
 	rm -rf $(UPGRADE_VENV)
 	$(PYTHON) -m venv $(UPGRADE_VENV)
