@@ -63,6 +63,6 @@ upgrade-check:
 	@diff $(UPGRADE_VENV)/locked.txt $(UPGRADE_VENV)/newest.txt || true
 	$(UPGRADE_VENV)/bin/python -c "from aura_platform.lib.embedding_stack import smoke_test; \
 		print('model smoke test:', smoke_test('all-MiniLM-L6-v2'))"
-	$(UPGRADE_VENV)/bin/pytest -q -p no:cacheprovider -m "not integration and not ui" \
+	$(UPGRADE_VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/integration --ignore=tests/ui \
 		--deselect tests/test_install.py::test_every_locked_package_is_installed_at_its_locked_version
 	@echo "upgrade-check passed: 'make lock ARGS=--upgrade' would take these versions"
