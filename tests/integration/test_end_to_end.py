@@ -219,6 +219,78 @@ def test_a_second_run_embeds_nothing_and_keeps_raw_identical(
     assert second.table_rows == first_run.table_rows
 
 
+def _metadata_types(run_id: str, asset: str) -> dict[str, type]:
+    with dg.DagsterInstance.get() as instance:
+        records = instance.fetch_materializations(dg.AssetKey(asset.split("/")), limit=10).records
+    [record] = [r for r in records if r.run_id == run_id]
+    assert record.asset_materialization is not None
+    return {k: type(v) for k, v in record.asset_materialization.metadata.items()}
+
+
+def test_the_figures_people_watch_are_numeric_metadata_that_dagster_plots(
+    first_run: RunReport,
+) -> None:
+    integer, ratio = dg.IntMetadataValue, dg.FloatMetadataValue
+    watched = {
+        "raw/odoo/crm_lead": {"records_processed": integer, "records_quarantined": integer},
+        "raw/csv/trial_balance": {"rows_read": integer, "rows_quarantined": integer},
+        "search/odoo_opportunities": {"identity_embedded": integer, "context_empty": integer},
+        "search/opportunity_matches": {"matches": integer, "precision_at_1": ratio,
+                                       "recall_at_1": ratio},
+    }  # fmt: skip
+    for asset, expected in watched.items():
+        types = _metadata_types(first_run.run_id, asset)
+        assert {key: types.get(key) for key in expected} == expected, asset
+    with dg.DagsterInstance.get() as instance:
+        evaluations = [
+            e.get_dagster_event().asset_check_evaluation_data
+            for e in instance.all_logs(
+                first_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+        ]
+    [gx] = [e for e in evaluations if e.check_name == "gx_core_odoo_opportunities"]
+    assert gx.metadata["pass_rate"] == dg.MetadataValue.float(1.0)
+    assert isinstance(gx.metadata["records_failed"], integer)
+
+
+def test_one_junk_website_leaves_the_embeddings_and_matching_running(
+    settings: Settings, first_run: RunReport
+) -> None:
+    """Websites typed as "N/A" are common in CRMs; one must not hold back the search layer."""
+    lead_id, website = _one(
+        settings.odoo_url,
+        "select id, website from crm_lead where type = 'opportunity' order by id limit 1",
+    )
+    with connect(settings.odoo_url) as conn:
+        conn.execute(
+            "update crm_lead set website = 'N/A', "
+            "write_date = (select max(write_date) from crm_lead) + interval '1 minute' "
+            "where id = %s",
+            (lead_id,),
+        )
+    try:
+        report = run_job(settings)
+        assert report.success, report.errors
+        [gx] = [c for c in report.checks if c.name == "gx_core_odoo_opportunities"]
+        assert gx.passed
+        for asset in ("search/odoo_opportunities", "search/opportunity_matches"):
+            assert asset not in report.not_materialized
+            assert _metadata_types(report.run_id, asset)  # materialized by this very run
+        (domain,) = _one(
+            settings.warehouse_url,
+            "select normalized_domain from core.odoo_opportunities where opportunity_id = %s",
+            (lead_id,),
+        )
+        assert domain is None or "." in domain  # the email's domain or none, no made-up host "n"
+    finally:
+        with connect(settings.odoo_url) as conn:
+            conn.execute(
+                "update crm_lead set website = %s, write_date = write_date + interval '1 minute' "
+                "where id = %s",
+                (website, lead_id),
+            )
+
+
 def test_a_failing_error_check_blocks_everything_downstream(
     settings: Settings, first_run: RunReport
 ) -> None:
