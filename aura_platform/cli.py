@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
 import signal
@@ -211,26 +210,27 @@ def _dagster_cwd(settings: Settings) -> Path:
 
 
 def _foreground(cmd: list[str], **kwargs: Any) -> int:
-    """Run a server until it exits or Ctrl-C; Ctrl-C stops it and its children, no traceback.
+    """Run a server until it exits or Ctrl-C; on Ctrl-C it stops cleanly, without a traceback.
 
-    The child gets a session of its own, so the terminal's Ctrl-C reaches only this process,
-    which then asks the child to stop (SIGINT, as Ctrl-C would), waits, and ends whatever of its
-    process group is left (a webserver, daemon or code server of ``dagster dev``).
+    The server shares this process group, so the terminal's Ctrl-C reaches it (and its own
+    children, such as the webserver and daemon of ``dagster dev``) directly; this process waits
+    for it to shut down and ends it if it has not within ``STOP_SECONDS``.
     """
-    child = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+    child = subprocess.Popen(cmd, **kwargs)
     try:
         return child.wait()
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
         print("\nstopping...", file=sys.stderr)
-        child.send_signal(signal.SIGINT)
         try:
             child.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             child.terminate()
-            child.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)  # leftovers of the group, if any
+            try:
+                child.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         print("stopped", file=sys.stderr)
         return 130
 
