@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -45,22 +45,22 @@ def run_log_path(settings: Settings, job_name: str) -> Path:
 def output_to_file(path: Path) -> Iterator[TextIO]:
     """Send this process's stdout and stderr (and its children's) to ``path`` meanwhile.
 
-    The redirection is of file descriptors 1 and 2, so dbt's subprocesses, Dagster's loggers and
-    any library printing progress all land in the file. Yields a stream to the real terminal.
+    File descriptors 1 and 2 are redirected, so dbt's subprocesses and anything writing to them
+    land in the file, and so are ``sys.stdout`` and ``sys.stderr``, in case they are not those
+    descriptors (under pytest, say). Yields a stream to the real terminal.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1, encoding="utf-8")
-    with path.open("ab") as log:
+    with path.open("a", buffering=1, encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield terminal
+            with redirect_stdout(log), redirect_stderr(log):
+                yield terminal
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             os.close(saved[0])
