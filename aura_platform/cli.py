@@ -5,20 +5,26 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aura_platform.settings import PROJECT_ROOT, Settings, mask_url
 
 SEARCH_CONTENT_WIDTH = 80  # characters of each hit's text that `aura search` shows
+STOP_SECONDS = 20  # how long a server stopped with Ctrl-C gets to shut down before it is ended
+VERBOSE_HELP = "stream Dagster's and dbt's logs here instead of to $AURA_HOME/logs"
 
 
 def _cmd_up(settings: Settings, _: argparse.Namespace) -> int:
+    from aura_platform.runner import prepare_environment
     from aura_platform.warehouse.bootstrap import prepare_warehouse
 
     url = prepare_warehouse(settings)
+    prepare_environment(settings)  # writes the .env that plain dagster and dg commands read
     print(f"warehouse ready: {mask_url(url)}")
     return 0
 
@@ -170,8 +176,17 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.command == "run" and _refuse_without_embedding_stack(settings, args):
         return 2
-    report = run_job(settings, args.job)
-    print_summary(settings, report)
+    if args.verbose:
+        report = run_job(settings, args.job)
+        print_summary(settings, report)
+        return 0 if report.success else 1
+    from aura_platform.console import StepProgress, output_to_file, run_log_path
+
+    log_path = run_log_path(settings, args.job)
+    print(f"running job {args.job}; Dagster and dbt log: {log_path}")
+    with output_to_file(log_path) as terminal, StepProgress(terminal, args.job) as progress:
+        report = run_job(settings, args.job, on_step=progress.update)
+    print_summary(settings, report, log_path)
     return 0 if report.success else 1
 
 
@@ -203,7 +218,38 @@ def _cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
         cmd = [os.path.join(bin_dir, "dagster"), "dev", *workspace, *address]
         what = "webserver + daemon"
     print(f"Dagster UI on http://{args.host}:{args.port} ({what}); Ctrl-C stops it")
-    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+    return _foreground(cmd, cwd=_dagster_cwd(settings))
+
+
+def _dagster_cwd(settings: Settings) -> Path:
+    """Where a dagster child runs: dagster loads ``.env`` from there, so it must be ours."""
+    return settings.env_file.parent if settings.env_file is not None else PROJECT_ROOT
+
+
+def _foreground(cmd: list[str], **kwargs: Any) -> int:
+    """Run a server until it exits or Ctrl-C; on Ctrl-C it stops cleanly, without a traceback.
+
+    The server shares this process group, so the terminal's Ctrl-C reaches it (and its own
+    children, such as the webserver and daemon of ``dagster dev``) directly; this process waits
+    for it to shut down and ends it if it has not within ``STOP_SECONDS``.
+    """
+    child = subprocess.Popen(cmd, **kwargs)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        print("\nstopping...", file=sys.stderr)
+        try:
+            child.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            try:
+                child.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        print("stopped", file=sys.stderr)
+        return 130
 
 
 def _cmd_dagster(settings: Settings, args: argparse.Namespace) -> int:
@@ -217,7 +263,7 @@ def _cmd_dagster(settings: Settings, args: argparse.Namespace) -> int:
     forwarded = args.args[1:] if args.args[:1] == ["--"] else args.args
     if forwarded[:2] == ["asset", "materialize"] and "-m" not in forwarded:
         forwarded = [*forwarded, "-m", "aura_platform.definitions"]
-    return subprocess.call([dagster, *forwarded], cwd=PROJECT_ROOT)
+    return subprocess.call([dagster, *forwarded], cwd=_dagster_cwd(settings))
 
 
 def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
@@ -236,7 +282,7 @@ def _cmd_docs(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     print(f"dbt docs on http://{args.host}:{args.port}; Ctrl-C stops them")
     serve = ["docs", "serve", *common, "--host", args.host, "--port", str(args.port)]
-    return subprocess.call([dbt, *serve, "--no-browser"], env=env)
+    return _foreground([dbt, *serve, "--no-browser"], env=env)
 
 
 def _cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
@@ -341,9 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--no-run", action="store_true", help="only generate the demo sources")
     p.add_argument("--job", default="main")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(fn=_cmd_demo)
     p = sub.add_parser("run", help="run a job (default: main) and print a summary")
     p.add_argument("--job", default="main")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser(
         "dagster", help="run the dagster CLI against Aura's instance (e.g. asset materialize)"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+import threading
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from psycopg import sql
@@ -16,7 +19,9 @@ from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, EventLogEntry
+
+POLL_SECONDS = 0.5  # how often a watched run's new step events are read back from the event log
 
 
 @dataclass
@@ -38,6 +43,17 @@ class RunReport:
     not_materialized: list[str] = field(default_factory=list)
     checks: list[CheckLine] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # failed step -> the error's root cause
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A step starting or ending in a watched run, with the run's step count for progress."""
+
+    step_key: str
+    event_type: str  # STEP_START, STEP_SUCCESS, STEP_FAILURE or STEP_SKIPPED
+    total_steps: int | None
+    error: str | None = None
 
 
 def prepare_environment(settings: Settings) -> None:
@@ -53,8 +69,33 @@ def prepare_environment(settings: Settings) -> None:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", settings.dagster_home / "dagster.yaml")
     os.environ.update(settings.subprocess_env())
+    if settings.env_file is not None:
+        write_env_file(settings, settings.env_file)
     with dg.DagsterInstance.get() as instance:
         apply_pool_limits(instance, load_sources().sources)
+
+
+def write_env_file(settings: Settings, path: Path) -> None:
+    """Set the variables Dagster and dbt read in a ``.env`` file, keeping its other lines.
+
+    ``dagster dev``, ``dagster definitions validate`` and ``dg`` load ``.env`` from the folder
+    they run in, so in the project folder they reach the same instance and warehouse as
+    ``aura``. Other lines stay (docker compose reads the same file); a variable that no longer
+    applies (the embedded port, once the warehouse is external) is removed. The file may hold a
+    warehouse password, so it is created readable by its owner only (and is gitignored).
+    """
+    import dotenv
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+    derived = settings.derived_env()
+    current = dotenv.dotenv_values(path)
+    for key, value in derived.items():
+        if current.get(key) != value:
+            dotenv.set_key(path, key, value, quote_mode="auto")
+    if "AURA_PG_PORT" not in derived and "AURA_PG_PORT" in current:
+        dotenv.unset_key(path, "AURA_PG_PORT")
 
 
 def apply_pool_limits(
@@ -98,8 +139,17 @@ def check_embedding_stack(settings: Settings, job_name: str) -> None:
         embedding_stack.locate_model(settings.embedding_model)
 
 
-def run_job(settings: Settings, job_name: str = "main") -> RunReport:
-    """Execute a job in this process on the persistent Dagster instance (so the UI shows it)."""
+def run_job(
+    settings: Settings,
+    job_name: str = "main",
+    on_step: Callable[[StepEvent], None] | None = None,
+) -> RunReport:
+    """Execute a job in this process on the persistent Dagster instance (so the UI shows it).
+
+    Args:
+        on_step: called from a watcher thread as steps start and end, for live progress; the
+            events are read back from the instance's event log, as the UI reads them.
+    """
     import dagster as dg
 
     from aura_platform.definitions import defs
@@ -107,8 +157,20 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
     prepare_warehouse(settings)
     prepare_environment(settings)
     job = defs().resolve_job_def(job_name)
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    run_id = str(uuid.uuid4())  # chosen here so the watcher knows which run to follow
+    finished = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_steps, args=(run_id, on_step, finished), name="aura-progress", daemon=True
+    )
+    if on_step is not None:
+        watcher.start()
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id)
+    finally:
+        finished.set()
+        if watcher.is_alive():
+            watcher.join()
     report = RunReport(run_id=result.run_id, success=result.success)
     for event in result.all_events:
         if event.step_key is None:
@@ -117,6 +179,7 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
             report.steps_succeeded.append(event.step_key)
         elif event.event_type_value == "STEP_FAILURE":
             report.steps_failed.append(event.step_key)
+            report.errors[event.step_key] = _root_cause(event.event_specific_data)
         elif event.event_type_value == "STEP_SKIPPED":
             report.steps_skipped.append(event.step_key)
     planned = job.asset_layer.selected_asset_keys
@@ -134,6 +197,67 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
         )
     report.table_rows = table_row_counts(settings.warehouse_url)
     return report
+
+
+STEP_EVENTS = ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED")
+
+
+def _watch_steps(
+    run_id: str, on_step: Callable[[StepEvent], None] | None, done: threading.Event
+) -> None:
+    """Feed ``on_step`` the run's step events until the run has ended and all were read."""
+    import dagster as dg
+
+    assert on_step is not None
+    types = {dg.DagsterEventType(name) for name in STEP_EVENTS}
+    cursor: str | None = None
+    total: int | None = None
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            finished = done.is_set()  # read before polling, so the last events are not missed
+            if total is None:
+                total = _step_count(instance, run_id)
+            while True:
+                page = instance.get_records_for_run(run_id, cursor=cursor, of_type=types)
+                cursor = page.cursor
+                for record in page.records:
+                    on_step(_step_event(record.event_log_entry, total))
+                if not page.has_more:
+                    break
+            if finished:
+                return
+            done.wait(POLL_SECONDS)
+
+
+def _step_count(instance: DagsterInstance, run_id: str) -> int | None:
+    """Steps in the run's execution plan; None until the run is stored."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.execution_plan_snapshot_id is None:
+        return None
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    return len(plan.step_keys_to_execute or plan.steps)
+
+
+def _step_event(entry: EventLogEntry, total: int | None) -> StepEvent:
+    event = entry.dagster_event
+    assert event is not None and entry.step_key is not None  # asked for step events only
+    failed = event.event_type_value == "STEP_FAILURE"
+    return StepEvent(
+        step_key=entry.step_key,
+        event_type=event.event_type_value,
+        total_steps=total,
+        error=_root_cause(event.event_specific_data) if failed else None,
+    )
+
+
+def _root_cause(data: object) -> str:
+    """The innermost error of a step failure: the user's exception, not Dagster's wrapper."""
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "unknown error"
+    return error.message.strip()
 
 
 def table_row_counts(

@@ -31,6 +31,7 @@ ENV_VARS: dict[str, str] = {
     "AURA_SCHEDULE_TIMEZONE": "time zone of that schedule; default UTC",
     "AURA_ALERT_WEBHOOK": "http(s) URL that gets a short JSON POST per failed run; unset = none",
     "AURA_DEBUG": "set to 1 to see full tracebacks from the aura CLI",
+    "AURA_ENV_FILE": "the .env aura writes for plain dagster and dg; default ./.env; empty = none",
 }
 
 EMBEDDED_USER = "aura"
@@ -85,6 +86,7 @@ class Settings:
     embedding_batch_size: int
     hnsw_ef_search: int
     alert_webhook: str | None = None
+    env_file: Path | None = PROJECT_ROOT / ".env"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -104,6 +106,13 @@ class Settings:
             embedding_batch_size=int(e.get("AURA_EMBEDDING_BATCH_SIZE") or 64),
             hnsw_ef_search=int(e.get("AURA_HNSW_EF_SEARCH") or 100),
             alert_webhook=e.get("AURA_ALERT_WEBHOOK") or None,
+            env_file=(
+                PROJECT_ROOT / ".env"
+                if "AURA_ENV_FILE" not in e
+                else Path(e["AURA_ENV_FILE"]).resolve()
+                if e["AURA_ENV_FILE"]
+                else None
+            ),
         )
 
     @property
@@ -157,26 +166,27 @@ class Settings:
         return self.data_dir / "demo"
 
     def subprocess_env(self) -> dict[str, str]:
-        """Environment for dbt, Dagster and GX child processes, derived from these settings.
+        """Environment for dbt, Dagster and GX child processes: this one plus ``derived_env``."""
+        return {**os.environ, **self.derived_env()}
+
+    def derived_env(self) -> dict[str, str]:
+        """The variables dbt and Dagster read, derived from these settings.
 
         dbt's profiles.yml and dagster.yaml read only environment variables, so the URL we
         resolved here is handed down as its parts.
         """
         wh = urlsplit(self.warehouse_url)
-        env = dict(os.environ)
-        env.update(
-            {
-                "AURA_HOME": str(self.home),
-                "AURA_DATA_DIR": str(self.data_dir),
-                "DAGSTER_HOME": str(self.dagster_home),
-                "AURA_DAGSTER_PG_URL": self.dagster_pg_url,
-                "AURA_DBT_HOST": wh.hostname or "127.0.0.1",
-                "AURA_DBT_PORT": str(wh.port or 5432),
-                "AURA_DBT_USER": wh.username or EMBEDDED_USER,
-                "AURA_DBT_PASSWORD": wh.password or "",
-                "AURA_DBT_DATABASE": wh.path.lstrip("/") or WAREHOUSE_DB,
-            }
-        )
+        env = {
+            "AURA_HOME": str(self.home),
+            "AURA_DATA_DIR": str(self.data_dir),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "AURA_DAGSTER_PG_URL": self.dagster_pg_url,
+            "AURA_DBT_HOST": wh.hostname or "127.0.0.1",
+            "AURA_DBT_PORT": str(wh.port or 5432),
+            "AURA_DBT_USER": wh.username or EMBEDDED_USER,
+            "AURA_DBT_PASSWORD": wh.password or "",
+            "AURA_DBT_DATABASE": wh.path.lstrip("/") or WAREHOUSE_DB,
+        }
         if self.embedded:
             env["AURA_PG_PORT"] = str(self.pg_port)
         return env

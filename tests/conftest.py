@@ -28,6 +28,8 @@ def aura_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "AURA_HOME": str(home),
         "AURA_PG_PORT": str(_free_port()),
         "AURA_DATA_DIR": str(home / "data"),
+        # The .env for plain dagster commands goes to the private home, not the project folder.
+        "AURA_ENV_FILE": str(home / ".env"),
     }
     if os.environ.get("AURA_TEST_WAREHOUSE_URL"):
         env["AURA_WAREHOUSE_URL"] = os.environ["AURA_TEST_WAREHOUSE_URL"]

@@ -12,6 +12,7 @@ from aura_platform.sources.csv_files import (
     COLUMNS,
     FIELD_ALIASES,
     CsvTrialBalanceSource,
+    detect_decimal_separator,
     parse_amount,
     parse_bytes,
     parse_file,
@@ -187,6 +188,47 @@ def test_a_balance_column_beside_debit_and_credit_is_ignored() -> None:
     assert details["columns"]["balance"] == "Balance"
 
 
+def test_a_european_export_is_read_with_its_decimal_comma_in_every_cell() -> None:
+    extract = parse_file(FIXTURES / "umbrella_2026-04_decimal_comma.csv")
+    records = list(extract.records)
+    assert not [r for r in records if isinstance(r, Rejected)]
+    rows = [dict(zip(NAMES, r, strict=True)) for r in records]
+    # "12.345" alone could be twelve; beside "1.234,56" it is twelve thousand.
+    assert [(r["account_code"], r["debit"], r["credit"]) for r in rows] == [
+        ("1000", Decimal("12345"), Decimal(0)),
+        ("1200", Decimal("1234.56"), Decimal(0)),
+        ("1300", Decimal("0.44"), Decimal(0)),
+        ("4000", Decimal(0), Decimal("13580")),
+    ]
+    assert sum(r["balance"] for r in rows) == 0
+    assert (extract.details["delimiter"], extract.details["decimal_separator"]) == (";", ",")
+
+
+@pytest.mark.parametrize(
+    ("cells", "delimiter", "expected"),
+    [
+        (["1.234,56", "12.345"], ";", ","),
+        (["1,234.56", "12,345"], ";", "."),  # the cells outvote the delimiter
+        (["12.345", "1.000"], ";", ","),  # nothing tells: semicolon files use decimal commas
+        (["12,345", "1,000"], ",", "."),
+        (["0,5", "2.500.000"], ",", ","),
+        (["", "-", "$1,234.00"], ",", "."),
+    ],
+)
+def test_the_decimal_separator_is_what_the_telling_cells_use(
+    cells: list[str], delimiter: str, expected: str
+) -> None:
+    assert detect_decimal_separator(cells, delimiter) == expected
+
+
+def test_with_a_known_separator_the_other_mark_only_groups_thousands() -> None:
+    assert parse_amount("12.345", ",") == Decimal(12345)
+    assert parse_amount("12,345", ",") == Decimal("12.345")
+    assert parse_amount("12,345", ".") == Decimal(12345)
+    with pytest.raises(ValueError, match="unparsable"):
+        parse_amount("1,234.56", ",")
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_the_delimiter_is_sniffed_from_the_header(delimiter: str) -> None:
     cells = [["Account", "Account Name", "Entity", "Period", "Balance"],
@@ -277,7 +319,7 @@ def test_the_source_reads_files_one_after_another_as_one_table() -> None:
     files = {r[0] for r in records if not isinstance(r, Rejected)}
     assert extract.columns == COLUMNS
     assert files == {p.name for p in paths}
-    assert len(records) == 6 + 5 + 15
+    assert len(records) == 6 + 5 + 15 + 4
     assert [d["file_name"] for d in extract.details["files"]] == [p.name for p in paths]
     assert source.primary_keys("trial_balance") is None
 

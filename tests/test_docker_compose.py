@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,20 @@ def test_the_code_service_serves_aura_definitions_over_grpc(compose):
     assert _option(argv, "-h", "--host") == "0.0.0.0"
     port = _option(argv, "-p", "--port")
     assert port in _service(compose, "code")["healthcheck"]["test"]
+
+
+def test_every_workspace_and_server_names_the_code_location_aura(compose):
+    """One name, or Dagster warns of the mismatch on every load (dg defaults to the folder's)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    local = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    served = yaml.safe_load(COMPOSE_WORKSPACE.read_text())["load_from"]
+    names = {
+        "pyproject [tool.dg.project]": pyproject["tool"]["dg"]["project"]["code_location_name"],
+        "workspace.yaml": local[0]["python_module"]["location_name"],
+        "docker/workspace.yaml": served[0]["grpc_server"]["location_name"],
+        "compose code server": _option(_argv(compose, "code"), "--location-name", "-l"),
+    }
+    assert names == dict.fromkeys(names, "aura")
 
 
 def test_webserver_and_daemon_load_the_code_server_through_the_compose_workspace(compose):

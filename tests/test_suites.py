@@ -85,6 +85,19 @@ def test_an_argument_the_expectation_does_not_take_is_refused_with_its_line(
     assert "takes no argument 'min_valu'" in message and "min_value" in message
 
 
+def test_mostly_is_a_share_of_rows_and_a_percentage_is_refused(tmp_path: Path) -> None:
+    path = _suite_file(
+        tmp_path,
+        GOOD_HEAD + "  - expectation: expect_column_values_to_not_be_null\n"
+        "    kwargs: {column: name, mostly: 95}\n",
+    )
+
+    message = _error(path)
+
+    assert f"{path}: line 5: expectations.0.kwargs" in message
+    assert "mostly is the share of rows that must pass, 0 to 1; got 95" in message
+
+
 def test_a_column_the_table_does_not_have_is_refused_with_its_line(tmp_path: Path) -> None:
     path = _suite_file(
         tmp_path,

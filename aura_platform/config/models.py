@@ -126,6 +126,12 @@ class ExpectationConfig(_Strict):
                 f"{info.data['expectation']} takes no argument {', '.join(map(repr, unknown))} "
                 f"(it takes: {', '.join(sorted(spec.arguments))})"
             )
+        mostly = kwargs.get("mostly")
+        if mostly is not None and (
+            isinstance(mostly, bool) or not isinstance(mostly, int | float) or not 0 <= mostly <= 1
+        ):
+            # GX would only refuse it when the check runs; 95 for 0.95 is the likely slip.
+            raise ValueError(f"mostly is the share of rows that must pass, 0 to 1; got {mostly!r}")
         return kwargs
 
 

@@ -147,8 +147,8 @@ def land_file(
         recorded = conn.execute(
             """
             insert into ops.landed_files (file_name, checksum, size_bytes, rows_read, rows_loaded,
-                rows_quarantined, status, sync_batch_id)
-            values (%s, %s, %s, %s, %s, %s, %s, %s)
+                rows_quarantined, status, sync_batch_id, delimiter, decimal_separator)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             on conflict (checksum) do nothing
             returning id
             """,
@@ -161,6 +161,8 @@ def land_file(
                 len(rejected),
                 status,
                 batch_id,
+                details.get("delimiter"),
+                details.get("decimal_separator"),
             ),
         ).fetchone()
         if recorded is None:

@@ -36,6 +36,16 @@ class SuiteOutcome:
         return [e for e in self.expectations if not e["success"]]
 
 
+def pass_rate(records_checked: int | None, records_failed: int | None) -> float | None:
+    """Share of checked records that passed, 0 to 1; None when nothing was checked.
+
+    Recorded as float metadata on every check so that Dagster plots it run after run.
+    """
+    if not records_checked:
+        return None
+    return round((records_checked - (records_failed or 0)) / records_checked, 4)
+
+
 def _sqlalchemy_url(url: str) -> str:
     """GX's PostgreSQL data source goes through SQLAlchemy and wants a driver-qualified URL."""
     scheme, rest = url.split("://", 1)

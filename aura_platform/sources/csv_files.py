@@ -10,6 +10,10 @@ lines and lines before the header (report titles) are not rows.
 - Header: the first of the first 20 lines that, split on ``,``, ``;`` or tab, names an account code
   column and an amount column (``FIELD_ALIASES``, compared without case, spaces or punctuation).
   That also settles the delimiter.
+- Number format: settled per file from its amount cells (``detect_decimal_separator``): a
+  European export's ``1.234,56`` makes ``.`` the thousands separator for every cell of that file,
+  so ``12.345`` is twelve thousand there, not twelve. A semicolon file with no telling cell is
+  read with decimal commas, as spreadsheet exports in those locales write them.
 - Amounts: separate debit and credit columns (a blank side is 0) or one signed balance, positive
   meaning debit. Either way each row gets non-negative ``debit`` and ``credit`` and
   ``balance = debit - credit``; a negative debit counts as a credit and vice versa. When a file
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
 
@@ -108,6 +112,17 @@ _POINT_DECIMAL = re.compile(
 )
 # ...then "." thousands and "," decimals, as in "1.234.567,89" or "12,5".
 _COMMA_DECIMAL = re.compile(r"\d+,\d+|\d{1,3}(\.\d{3})+(,\d*)?")
+# Once a file's decimal separator is known, each format alone (its thousands separator optional).
+_FORMATS = {
+    ".": re.compile(r"(\d+|\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d*)?|\.\d+"),
+    ",": re.compile(r"(\d+|\d{1,3}(\.\d{3})+)(,\d*)?|,\d+"),
+}
+# Cells that can only be read one way: a separator followed by other than three digits is the
+# decimal one, and a separator before the other kind is the thousands one.
+_TELLS: dict[str, re.Pattern[str]] = {
+    ".": re.compile(r"\.(\d{1,2}|\d{4,})$|,\d{3}.*\.|,\d{3},"),
+    ",": re.compile(r",(\d{1,2}|\d{4,})$|\.\d{3}.*,|\.\d{3}\."),
+}
 _ISO_CODE_AFFIX = re.compile(r"^[A-Z]{3}|[A-Z]{3}$")
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _WIDE = Context(prec=2 * (AMOUNT_SCALE + AMOUNT_INTEGER_DIGITS))
@@ -131,20 +146,45 @@ def file_checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_amount(text: str) -> Decimal | None:
+DecimalSeparator = Literal[".", ","]
+
+
+def _bare_amount(text: str) -> str:
+    """A cell without spaces, apostrophes, currency symbols and ISO codes: digits, signs, marks."""
+    s = re.sub(r"[\s'\u2019]", "", text).replace("\u2212", "-")
+    s = "".join(ch for ch in s if unicodedata.category(ch) != "Sc")
+    return _ISO_CODE_AFFIX.sub("", s)
+
+
+def detect_decimal_separator(cells: Iterable[str], delimiter: str) -> DecimalSeparator:
+    """The decimal separator most of a file's unambiguous amount cells use.
+
+    With no unambiguous cell, a semicolon-separated file is taken to use decimal commas (what
+    spreadsheets write where the comma is the decimal mark) and any other file decimal points.
+    """
+    votes = {".": 0, ",": 0}
+    for cell in cells:
+        s = _bare_amount(cell)
+        for mark, tell in _TELLS.items():
+            votes[mark] += bool(tell.search(s))
+    if votes[","] != votes["."]:
+        return "," if votes[","] > votes["."] else "."
+    return "," if delimiter == ";" else "."
+
+
+def parse_amount(text: str, decimal: DecimalSeparator | None = None) -> Decimal | None:
     """A money cell as a ``Decimal``; ``None`` when blank.
 
     Accepts thousands separators (``1,234,567.89``, ``1.234.567,89``, ``12,34,567``, spaces,
     apostrophes), negatives as ``-1``, ``1-`` or ``(1)``, currency symbols and ISO codes
-    (``$``, ``€``, ``USD``), and ``-`` alone for zero. A lone comma followed by exactly three
-    digits is a thousands separator; otherwise it is a decimal comma.
+    (``$``, ``€``, ``USD``), and ``-`` alone for zero. With ``decimal`` given (the file's
+    separator), the other mark is the thousands separator. Without it, a lone comma followed by
+    exactly three digits is a thousands separator; otherwise it is a decimal comma.
 
     Raises:
         ValueError: the cell is not an amount.
     """
-    s = re.sub(r"[\s'\u2019]", "", text).replace("\u2212", "-")
-    s = "".join(ch for ch in s if unicodedata.category(ch) != "Sc")
-    s = _ISO_CODE_AFFIX.sub("", s)
+    s = _bare_amount(text)
     if not s:
         if text.strip():
             raise ValueError(f"no digits in amount {text.strip()!r}")
@@ -158,7 +198,12 @@ def parse_amount(text: str) -> Decimal | None:
         sign, s = (-1 if s[0] == "-" else 1), s[1:]
     elif s[-1] == "-":
         sign, s = -1, s[:-1]
-    if _POINT_DECIMAL.fullmatch(s):
+    if decimal is not None:
+        if not _FORMATS[decimal].fullmatch(s):
+            raise ValueError(f"unparsable amount {text.strip()!r}")
+        thousands = "," if decimal == "." else "."
+        digits = s.replace(thousands, "").replace(",", ".")
+    elif _POINT_DECIMAL.fullmatch(s):
         digits = s.replace(",", "")
     elif _COMMA_DECIMAL.fullmatch(s):
         digits = s.replace(".", "").replace(",", ".")
@@ -229,6 +274,7 @@ class _Header:
     delimiter: str
     cells: list[str]
     fields: dict[str, int]
+    decimal: DecimalSeparator = "."
 
 
 def parse_bytes(file_name: str, data: bytes, *, default_currency: str = "USD") -> Extract:
@@ -262,8 +308,10 @@ def parse_bytes(file_name: str, data: bytes, *, default_currency: str = "USD") -
     if header is None:
         reason = "no header line naming an account code column and an amount column"
         return Extract(COLUMNS, context.reject_all(lines, 0, reason), details)
+    header = _with_decimal_separator(lines, header)
     details.update(
         delimiter=header.delimiter,
+        decimal_separator=header.decimal,
         header_line=header.index + 1,
         columns={name: header.cells[i] for name, i in header.fields.items()},
         ignored_columns=[c for i, c in enumerate(header.cells) if i not in header.fields.values()],
@@ -311,6 +359,22 @@ def _find_header(lines: Sequence[str]) -> _Header | None:
         if best is not None:
             return best
     return None
+
+
+def _with_decimal_separator(lines: Sequence[str], header: _Header) -> _Header:
+    """The header with the file's decimal separator, read off the amount cells below it."""
+    amounts = [i for name, i in header.fields.items() if name in ("debit", "credit", "balance")]
+    reader = csv.reader(
+        lines[header.index + 1 :], delimiter=header.delimiter, skipinitialspace=True
+    )
+    cells: list[str] = []
+    try:
+        for row in reader:
+            cells.extend(row[i] for i in amounts if i < len(row))
+    except csv.Error:
+        pass  # the malformed line is rejected when the rows are read; the cells so far decide
+    decimal = detect_decimal_separator(cells, header.delimiter)
+    return _Header(header.index, header.delimiter, header.cells, header.fields, decimal)
 
 
 def _map_fields(cells: Sequence[str]) -> dict[str, int]:
@@ -404,7 +468,7 @@ class _FileContext:
         currency = cell("currency").upper() or self.default_currency
         if not _CURRENCY_CODE.fullmatch(currency):
             return f"invalid currency {cell('currency')!r}"
-        amounts = _amounts(header.fields.keys(), cell)
+        amounts = _amounts(header.fields.keys(), cell, header.decimal)
         if isinstance(amounts, str):
             return amounts
         debit, credit = amounts
@@ -423,13 +487,15 @@ class _FileContext:
         )
 
 
-def _amounts(fields: Iterable[str], cell: Callable[[str], str]) -> tuple[Decimal, Decimal] | str:
+def _amounts(
+    fields: Iterable[str], cell: Callable[[str], str], decimal: DecimalSeparator
+) -> tuple[Decimal, Decimal] | str:
     """Non-negative (debit, credit) from debit/credit columns or a signed balance, or a reason."""
     names = ("debit", "credit") if {"debit", "credit"} & set(fields) else ("balance",)
     values: list[Decimal | None] = []
     for name in names:
         try:
-            values.append(parse_amount(cell(name)))
+            values.append(parse_amount(cell(name), decimal))
         except ValueError as exc:
             return f"{name}: {exc}"
     if all(v is None for v in values):

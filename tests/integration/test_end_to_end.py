@@ -4,20 +4,24 @@ One module-scoped run (demo at a small scale, the real Dagster instance on Postg
 real GX, the real bundled model); the tests read what it left behind.
 """
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from support.warehouse import reset_warehouse
 
+from aura_platform.cli import main
 from aura_platform.config.loader import load_sources
 from aura_platform.demo.generator import generate_demo
 from aura_platform.demo.ground_truth import ground_truth
 from aura_platform.demo.mongo import load_mongo_documents
 from aura_platform.lib.matching import evaluate, stored_matches
 from aura_platform.lib.search import search
-from aura_platform.runner import RunReport, run_job
+from aura_platform.runner import CheckLine, RunReport, run_job
 from aura_platform.settings import Settings
+from aura_platform.summary import print_summary
 from aura_platform.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
@@ -217,6 +221,110 @@ def test_a_second_run_embeds_nothing_and_keeps_raw_identical(
     assert metadata["identity_embedded"] == metadata["context_embedded"] == 0
     assert metadata["model_calls"] == 0
     assert second.table_rows == first_run.table_rows
+
+
+def _metadata_types(run_id: str, asset: str) -> dict[str, type]:
+    with dg.DagsterInstance.get() as instance:
+        records = instance.fetch_materializations(dg.AssetKey(asset.split("/")), limit=10).records
+    [record] = [r for r in records if r.run_id == run_id]
+    assert record.asset_materialization is not None
+    return {k: type(v) for k, v in record.asset_materialization.metadata.items()}
+
+
+def test_the_figures_people_watch_are_numeric_metadata_that_dagster_plots(
+    first_run: RunReport,
+) -> None:
+    integer, ratio = dg.IntMetadataValue, dg.FloatMetadataValue
+    watched = {
+        "raw/odoo/crm_lead": {"records_processed": integer, "records_quarantined": integer},
+        "raw/csv/trial_balance": {"rows_read": integer, "rows_quarantined": integer},
+        "search/odoo_opportunities": {"identity_embedded": integer, "context_empty": integer},
+        "search/opportunity_matches": {"matches": integer, "precision_at_1": ratio,
+                                       "recall_at_1": ratio},
+    }  # fmt: skip
+    for asset, expected in watched.items():
+        types = _metadata_types(first_run.run_id, asset)
+        assert {key: types.get(key) for key in expected} == expected, asset
+    with dg.DagsterInstance.get() as instance:
+        evaluations = [
+            e.get_dagster_event().asset_check_evaluation_data
+            for e in instance.all_logs(
+                first_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+        ]
+    [gx] = [e for e in evaluations if e.check_name == "gx_core_odoo_opportunities"]
+    assert gx.metadata["pass_rate"] == dg.MetadataValue.float(1.0)
+    assert isinstance(gx.metadata["records_failed"], integer)
+
+
+def test_one_junk_website_leaves_the_embeddings_and_matching_running(
+    settings: Settings, first_run: RunReport, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Websites typed as "N/A" are common in CRMs; one must not hold back the search layer."""
+    lead_id, website = _one(
+        settings.odoo_url,
+        "select id, website from crm_lead where type = 'opportunity' order by id limit 1",
+    )
+    with connect(settings.odoo_url) as conn:
+        conn.execute(
+            "update crm_lead set website = 'N/A', "
+            "write_date = (select max(write_date) from crm_lead) + interval '1 minute' "
+            "where id = %s",
+            (lead_id,),
+        )
+    try:
+        assert main(["run"]) == 0  # as a person runs it, so its terminal output is tested too
+        out = capfd.readouterr().out.splitlines()
+        run_id = next(line.split()[1] for line in out if line.startswith("run "))
+        assert len(out) < 120 and out[-1].startswith("Dagster and dbt log of this run: ")
+        log = Path(out[-1].rsplit(": ", 1)[1]).read_text()
+        assert "STEP_SUCCESS" in log and "dbt" in log  # the flood went to the file
+        assert not any("STEP_SUCCESS" in line for line in out)
+        assert any(re.match(r"main: (\d+)/\1 steps", line) for line in out)  # progress, to the end
+        (passed,) = _one(
+            settings.warehouse_url,
+            "select passed from ops.data_quality_checks "
+            "where dagster_run_id = %s and check_name = 'gx_core_odoo_opportunities'",
+            (run_id,),
+        )
+        assert passed
+        for asset in ("search/odoo_opportunities", "search/opportunity_matches"):
+            assert _metadata_types(run_id, asset)  # materialized by this very run
+        (domain,) = _one(
+            settings.warehouse_url,
+            "select normalized_domain from core.odoo_opportunities where opportunity_id = %s",
+            (lead_id,),
+        )
+        assert domain is None or "." in domain  # the email's domain or none, no made-up host "n"
+    finally:
+        with connect(settings.odoo_url) as conn:
+            conn.execute(
+                "update crm_lead set website = %s, write_date = write_date + interval '1 minute' "
+                "where id = %s",
+                (website, lead_id),
+            )
+
+
+def test_a_failed_run_ends_with_the_failing_step_its_error_and_the_log(
+    settings: Settings, first_run: RunReport, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    failed = RunReport(
+        run_id="r1",
+        success=False,
+        steps_succeeded=["raw__odoo__crm_lead"],
+        steps_failed=["core__gl_balances"],
+        errors={"core__gl_balances": "OperationalError: connection refused\nat line 1"},
+        checks=[CheckLine("core/gl_balances", "balanced", False, "WARN", "off by 2")],
+        table_rows=first_run.table_rows,
+    )
+    print_summary(settings, failed, tmp_path / "main.log")
+    lines = capsys.readouterr().out.splitlines()
+    assert "run r1 FAILED" in lines[1]
+    assert "check FAIL (WARN) core/gl_balances balanced: off by 2" in lines[2]
+    assert lines[-2:] == [
+        "FAILED step core__gl_balances: OperationalError: connection refused",
+        f"Dagster and dbt log of this run: {tmp_path / 'main.log'}",
+    ]
 
 
 def test_a_failing_error_check_blocks_everything_downstream(

@@ -29,6 +29,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "csv"
 ACME = "acme_2026-01_cp1252.csv"
 GLOBEX = "globex_2026-02_bom_semicolon.csv"
 MESSY = "initech_2026-03_messy.csv"
+EUROPEAN = "umbrella_2026-04_decimal_comma.csv"
 
 
 @pytest.fixture
@@ -111,13 +112,13 @@ def test_a_folder_of_three_files_is_loaded_quarantined_recorded_and_archived(
 
     landed = _query(
         zone,
-        "select file_name, size_bytes, rows_read, rows_loaded, rows_quarantined, status "
-        "from ops.landed_files order by file_name",
+        "select file_name, size_bytes, rows_read, rows_loaded, rows_quarantined, status, "
+        "delimiter, decimal_separator from ops.landed_files order by file_name",
     )
     assert landed == [
-        (ACME, (FIXTURES / ACME).stat().st_size, 6, 6, 0, "loaded"),
-        (GLOBEX, (FIXTURES / GLOBEX).stat().st_size, 5, 5, 0, "loaded"),
-        (MESSY, (FIXTURES / MESSY).stat().st_size, 15, 6, 9, "partial"),
+        (ACME, (FIXTURES / ACME).stat().st_size, 6, 6, 0, "loaded", ",", "."),
+        (GLOBEX, (FIXTURES / GLOBEX).stat().st_size, 5, 5, 0, "loaded", ";", ","),
+        (MESSY, (FIXTURES / MESSY).stat().st_size, 15, 6, 9, "partial", ",", "."),
     ]
     jobs = _query(
         zone,
@@ -141,6 +142,28 @@ def test_a_folder_of_three_files_is_loaded_quarantined_recorded_and_archived(
     acme = pq.read_table(by_name[ACME].parquet_path).to_pylist()
     assert {r["account_code"]: r["balance"] for r in acme}["4000"] == Decimal("-60000.00")
     assert acme[0]["period"] == date(2026, 1, 1)
+
+
+def test_a_european_export_lands_whole_with_its_number_format_recorded(zone: Settings) -> None:
+    _drop(zone, EUROPEAN)
+
+    [landed] = load_landing_zone(zone, zone.warehouse_url, run_id="run-eu").loaded
+
+    assert (landed.rows_read, landed.rows_loaded, landed.rows_quarantined) == (4, 4, 0)
+    assert _query(
+        zone,
+        "select delimiter, decimal_separator, status from ops.landed_files where file_name = %s",
+        EUROPEAN,
+    ) == [(";", ",", "loaded")]
+    assert _query(
+        zone,
+        "select account_code, debit, credit from raw.csv_trial_balance order by account_code",
+    ) == [
+        ("1000", Decimal("12345"), Decimal(0)),
+        ("1200", Decimal("1234.56"), Decimal(0)),
+        ("1300", Decimal("0.44"), Decimal(0)),
+        ("4000", Decimal(0), Decimal("13580")),
+    ]
 
 
 def test_the_same_bytes_under_another_name_are_archived_but_not_loaded(zone: Settings) -> None:

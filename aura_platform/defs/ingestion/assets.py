@@ -46,11 +46,12 @@ def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
         metadata={
             "dagster/row_count": dg.MetadataValue.int(result.row_count),
             "sync_mode": result.mode,
-            "records_processed": o.processed,
-            "records_inserted": o.inserted,
-            "records_updated": o.updated,
-            "records_deleted": o.deleted,
-            "records_quarantined": o.quarantined,
+            # Integers, so that the asset's Plots tab charts them run after run.
+            "records_processed": dg.MetadataValue.int(o.processed),
+            "records_inserted": dg.MetadataValue.int(o.inserted),
+            "records_updated": dg.MetadataValue.int(o.updated),
+            "records_deleted": dg.MetadataValue.int(o.deleted),
+            "records_quarantined": dg.MetadataValue.int(o.quarantined),
             "watermark_before": str(result.watermark_before or ""),
             "watermark_after": str(o.watermark_after or ""),
             "schema_changes": dg.MetadataValue.json(o.details.get("schema_changes", {})),
@@ -152,11 +153,11 @@ def build_landing_asset(spec: TableSync) -> dg.AssetsDefinition:
         )
         return dg.MaterializeResult(
             metadata={
-                "files_loaded": len(report.loaded),
-                "files_skipped_as_duplicates": len(report.duplicates),
-                "rows_read": report.rows_read,
-                "rows_loaded": report.rows_loaded,
-                "rows_quarantined": quarantined,
+                "files_loaded": dg.MetadataValue.int(len(report.loaded)),
+                "files_skipped_as_duplicates": dg.MetadataValue.int(len(report.duplicates)),
+                "rows_read": dg.MetadataValue.int(report.rows_read),
+                "rows_loaded": dg.MetadataValue.int(report.rows_loaded),
+                "rows_quarantined": dg.MetadataValue.int(quarantined),
                 "files": dg.MetadataValue.json(
                     [
                         {

@@ -10,7 +10,7 @@ from aura_platform.defs.dbt.project import aura_dbt_project
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.lib.dbt_manifest import declared_columns
 from aura_platform.lib.loading import METADATA_COLUMNS
-from aura_platform.lib.quality import record_check, run_suite
+from aura_platform.lib.quality import pass_rate, record_check, run_suite
 
 
 def build_gx_check(path: Path, suite: SuiteConfig) -> dg.AssetChecksDefinition:
@@ -54,11 +54,13 @@ def build_gx_check(path: Path, suite: SuiteConfig) -> dg.AssetChecksDefinition:
                 else "failed: " + ", ".join(str(e["expectation"]) for e in failed)
             ),
             metadata={
-                "records_checked": outcome.records_checked,
-                "records_passed": outcome.records_passed,
-                "records_failed": outcome.records_failed,
-                "expectations_failed": len(failed),
-                "expectations_total": len(outcome.expectations),
+                "records_checked": dg.MetadataValue.int(outcome.records_checked),
+                "records_passed": dg.MetadataValue.int(outcome.records_passed),
+                "records_failed": dg.MetadataValue.int(outcome.records_failed),
+                # float (None: null) so that Dagster plots it run after run
+                "pass_rate": pass_rate(outcome.records_checked, outcome.records_failed),
+                "expectations_failed": dg.MetadataValue.int(len(failed)),
+                "expectations_total": dg.MetadataValue.int(len(outcome.expectations)),
                 "failures": dg.MetadataValue.json(failed),
                 "ops_record_id": record_id,
             },

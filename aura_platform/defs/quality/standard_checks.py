@@ -17,7 +17,7 @@ from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.lib import checks_sql
 from aura_platform.lib.checks_sql import CheckOutcome
-from aura_platform.lib.quality import record_check
+from aura_platform.lib.quality import pass_rate, record_check
 from aura_platform.lib.sync import TableSync
 
 FRESHNESS = "freshness"
@@ -66,9 +66,12 @@ def report(
         severity=dg.AssetCheckSeverity(severity),
         description=outcome.description,
         metadata={
-            "records_checked": outcome.records_checked,
-            "records_passed": outcome.records_checked - outcome.records_failed,
-            "records_failed": outcome.records_failed,
+            "records_checked": dg.MetadataValue.int(outcome.records_checked),
+            "records_passed": dg.MetadataValue.int(
+                outcome.records_checked - outcome.records_failed
+            ),
+            "records_failed": dg.MetadataValue.int(outcome.records_failed),
+            "pass_rate": pass_rate(outcome.records_checked, outcome.records_failed),
             **outcome.figures,
             "failing_sample": dg.MetadataValue.json(outcome.failing_sample),
             "ops_record_id": record_id,
