@@ -1,4 +1,4 @@
-"""Opportunity matching's pure parts: names, the one-to-one choice, the metrics, the configuration."""
+"""Opportunity matching's pure parts: names, one-to-one choice, metrics, configuration."""
 
 import random
 from pathlib import Path

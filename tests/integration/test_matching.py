@@ -38,8 +38,8 @@ DATABASE = "matching_fixture"
 # (id, opportunity name, company, website, e-mail, AWS account, payer account, city, country,
 #  description)
 ODOO = [
-    (1, "Security Baseline", "Granite Media Inc.", "https://granitemedia.com", "ann@granitemedia.com",
-     None, None, "Denver", "United States",
+    (1, "Security Baseline", "Granite Media Inc.", "https://granitemedia.com",
+     "ann@granitemedia.com", None, None, "Denver", "United States",
      "Roll out a multi-account landing zone with Control Tower and GuardDuty."),
     (2, "Data Lake Migration", "Kestrel Mobility Co.", "https://www.kestrelmobility.com", None,
      "403960896613", None, "Austin", "United States",
@@ -53,8 +53,8 @@ ODOO = [
     (5, "Contact Center Modernization", "Foxglove Foods Inc.", "https://foxglovefoods.com", None,
      None, None, "Chicago", "United States",
      "Replace the legacy call centre with Amazon Connect and Lex."),
-    (6, "Veri Ambarı Modernizasyonu", "Çelik Yazılım A.Ş.", "https://celikyazilim.com.tr",
-     "mehmet@celikyazilim.com.tr", None, None, "Istanbul", "Turkey",
+    (6, "Veri Ambari Modernizasyonu", "Öztürk Çelik Sanayi A.Ş.", "https://ozturkcelik.com.tr",
+     "mehmet@ozturkcelik.com.tr", None, None, "Istanbul", "Turkey",
      "Move the Oracle data warehouse to Amazon Redshift and rebuild the nightly reports."),
     (7, "Cloud Cost Optimisation", "华星云计算有限公司", "https://www.huaxingcloud.cn", None,
      None, "518273645091", "Shanghai", "China",
@@ -87,7 +87,7 @@ ACE = [
      "Re-host SAP ECC and plan the S/4HANA move on EC2 high-memory instances.",
      "Business Applications"),
     # No accents, and a placeholder website: N/A must be missing, not a disagreement.
-    (106, None, "CELIK YAZILIM", "N/A", "mehmet@celikyazilim.com.tr", None, "Istanbul", "Turkey",
+    (106, None, "OZTURK CELIK SANAYI", "N/A", None, None, "Istanbul", "Turkey",
      "Data warehouse modernisation",
      "Move the Oracle data warehouse to Amazon Redshift and rebuild the nightly reports.",
      "Analytics"),
@@ -141,14 +141,16 @@ def url(settings: Settings) -> Iterator[str]:
             "create table core.odoo_opportunities (opportunity_id integer primary key,"
             " opportunity_name text, company_name text, partner_name text, domain text,"
             " email text, aws_account_id text, payer_account_id text, city text,"
-            " country_name text, description text, normalized_domain text)"
+            " country_name text, description text, normalized_domain text,"
+            " date_deadline date, recurring_revenue_monthly numeric)"
         )
         conn.execute(
             "create table core.ace_opportunities (opportunity_id integer primary key,"
             " partner_crm_unique_identifier text, customer_company_name text, domain text,"
             " customer_email text, aws_account_id text, city text, country text,"
             " project_title text, project_description text, use_case text,"
-            " normalized_domain text)"
+            " normalized_domain text, target_close_date date,"
+            " expected_monthly_aws_revenue numeric)"
         )
         with conn.cursor() as cur:
             cur.executemany(
@@ -222,14 +224,14 @@ def test_candidates_come_from_both_sides_and_every_rule(first_run: MatchRun) -> 
 def test_the_model_was_estimated_from_the_data(first_run: MatchRun) -> None:
     assert first_run.training["u_random_sampling"] == "ran"
     # A common value proves less than a rare one: agreement on a name is worth more than none.
-    assert first_run.parameters["company_name"]["same name"] > 0
+    assert first_run.parameters["customer"]["same name and domain"] > 0
     assert first_run.parameters["country"]["different"] < 0
 
 
 def test_a_placeholder_website_is_missing_not_a_disagreement(first_run: MatchRun) -> None:
     explained = first_run.scored[(6, 106)]
-    assert explained.levels["domain"] == "missing" and explained.contributions["domain"] == 0
-    assert explained.levels["company_name"] == "same name"  # accents and legal form removed
+    # Accents and legal form removed, and no domain to disagree with.
+    assert explained.levels["customer"] == "same name"
     total = first_run.prior_weight + sum(explained.contributions.values())
     assert total == pytest.approx(explained.weight, abs=0.01)
 
@@ -239,7 +241,8 @@ def test_a_same_named_company_elsewhere_is_not_taken(first_run: MatchRun) -> Non
     decoy = first_run.scored.get((8, 108))
     assert decoy is not None, "the same name must at least make it a candidate"
     assert decoy.probability < load_matching().review_probability
-    assert decoy.contributions["country"] < 0 and decoy.contributions["domain"] < 0
+    assert decoy.levels["customer"] == "same name, other domain"
+    assert decoy.contributions["country"] < 0 and decoy.contributions["city"] < 0
 
 
 def test_two_deals_of_one_customer_on_one_account_are_told_apart_by_context(
