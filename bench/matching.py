@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", choices=("plain", "hard"), help="run one variant")
     args = parser.parse_args()
-    settings = Settings()
+    settings = Settings.from_env()
     variants = {"plain": 0.0, "hard": args.perturb}
     for name, rate in variants.items():
         if args.only and name != args.only:
