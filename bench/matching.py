@@ -23,8 +23,9 @@ from collections import defaultdict
 
 from aura_platform.config.loader import load_matching
 from aura_platform.defs.search.assets import match_settings
-from aura_platform.demo.generator import generate_demo
+from aura_platform.demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
 from aura_platform.demo.ground_truth import decoys, ground_truth
+from aura_platform.lib.audit import forget_watermarks
 from aura_platform.lib.matching import MatchRun, match_opportunities
 from aura_platform.runner import run_job
 from aura_platform.settings import Settings
@@ -52,6 +53,8 @@ def bench_variant(settings: Settings, name: str, *, seed: int, scale: float, rat
     """Build one variant, run the pipeline, then time and measure matching."""
     started = time.perf_counter()
     generate_demo(settings, seed=seed, scale=scale, perturb=rate)
+    # As `aura demo` does: the rebuilt sources are read in full, not from the old watermarks.
+    forget_watermarks(prepare_warehouse(settings), DEMO_SOURCE_SYSTEMS)
     report = run_job(settings, "main")
     pipeline = time.perf_counter() - started
     with connect(prepare_warehouse(settings)) as conn:
