@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import os
 import signal
 import subprocess
@@ -151,13 +152,16 @@ def _refuse_without_embedding_stack(settings: Settings, args: argparse.Namespace
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from aura_platform.demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
+    from aura_platform.demo.perturb import HARD_RATE
     from aura_platform.lib.audit import forget_watermarks
     from aura_platform.warehouse.bootstrap import prepare_warehouse
 
     if not args.no_run and _refuse_without_embedding_stack(settings, args):
         return 2
-    report = generate_demo(settings, seed=args.seed, scale=args.scale)
-    print(f"demo sources generated (seed {args.seed}, scale {args.scale}):")
+    rate = HARD_RATE if args.hard and args.perturb is None else (args.perturb or 0.0)
+    report = generate_demo(settings, seed=args.seed, scale=args.scale, perturb=rate)
+    variant = f", perturbed {rate:g}" if rate else ""
+    print(f"demo sources generated (seed {args.seed}, scale {args.scale}{variant}):")
     for database, tables in report.row_counts.items():
         total = sum(tables.values())
         print(f"  {database}: {len(tables)} tables, {total} rows")
@@ -168,6 +172,49 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_run:
         return 0
     return _cmd_run(settings, args)
+
+
+def _cmd_match(settings: Settings, args: argparse.Namespace) -> int:
+    """Explain stored matches, list the review queue, record a reviewer's decision."""
+    from aura_platform.lib.matching import record_decision, stored_pairs
+    from aura_platform.warehouse.bootstrap import prepare_warehouse
+    from aura_platform.warehouse.connection import connect
+
+    with connect(prepare_warehouse(settings)) as conn:
+        model = settings.embedding_model
+        if args.action in ("accept", "reject"):
+            pair = (args.odoo_id, args.ace_id)
+            record_decision(conn, pair, args.action, decided_by=args.by, note=args.note)
+            conn.commit()
+            print(
+                f"{args.action}ed Odoo {pair[0]} = ACE {pair[1]} (by {args.by}); "
+                "the next matching run applies it"
+            )
+            return 0
+        if args.action == "review":
+            pairs = stored_pairs(conn, model, status="review")
+            for p in pairs:
+                print(f"odoo {p.odoo_id}  ace {p.ace_id}  probability {p.probability:.3f}")
+            print(f"{len(pairs)} pair(s) waiting for review: aura match accept|reject ODOO ACE")
+            return 0
+        side = {"odoo": "odoo_id", "ace": "ace_id"}
+        shown = 0
+        for name in (args.side,) if args.side else ("odoo", "ace"):
+            for p in stored_pairs(conn, model, **{side[name]: args.opportunity_id}):
+                shown += 1
+                print(
+                    f"odoo {p.odoo_id} - ace {p.ace_id}: {p.status}, probability "
+                    f"{p.probability:.4f}, weight {p.weight or 0:+.2f}, rank {p.rank}"
+                )
+                for comparison, contribution in sorted(
+                    p.contributions.items(), key=lambda item: -abs(item[1])
+                ):
+                    level = p.levels.get(comparison, "")
+                    print(f"    {comparison:<13} {contribution:+7.2f}  {level}")
+        if not shown:
+            print(f"no stored pair involves opportunity {args.opportunity_id}")
+            return 1
+    return 0
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -386,9 +433,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--no-run", action="store_true", help="only generate the demo sources")
+    p.add_argument(
+        "--hard",
+        action="store_true",
+        help="the hard variant: perturbed ACE records and decoys (see --perturb)",
+    )
+    p.add_argument(
+        "--perturb",
+        type=float,
+        metavar="RATE",
+        help="share of mirrored ACE records perturbed, 0..1 (--hard: 0.3)",
+    )
     p.add_argument("--job", default="main")
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(fn=_cmd_demo)
+    p = sub.add_parser("match", help="explain matches, review them, accept or reject pairs")
+    match = p.add_subparsers(dest="action", required=True)
+    q = match.add_parser("explain", help="each comparison's contribution to a deal's pairs")
+    q.add_argument("opportunity_id", type=int, help="an Odoo or ACE opportunity id")
+    q.add_argument("--side", choices=("odoo", "ace"), help="which system the id is from")
+    match.add_parser("review", help="list the pairs waiting for review")
+    for action in ("accept", "reject"):
+        q = match.add_parser(action, help=f"{action} a pair: it wins over the model on every run")
+        q.add_argument("odoo_id", type=int)
+        q.add_argument("ace_id", type=int)
+        q.add_argument("--by", default=getpass.getuser(), help="who decided (default: you)")
+        q.add_argument("--note", help="why")
+    p.set_defaults(fn=_cmd_match)
     p = sub.add_parser("run", help="run a job (default: main) and print a summary")
     p.add_argument("--job", default="main")
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)

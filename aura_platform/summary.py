@@ -93,17 +93,17 @@ def matching_summary(run_id: str) -> str | None:
     if materialization is None or records[0].run_id != run_id:
         return None
     meta = {k: v.value for k, v in materialization.metadata.items()}
-    signals = ", ".join(
-        f"{meta[key]} {key.removeprefix('matches_').replace('_', ' ')}"
-        for key in meta
-        if key.startswith("matches_")
+    line = (
+        f"{meta['matches']} matches, {meta.get('review_queue', 0)} for review, "
+        f"among {meta.get('candidates', 0)} candidates"
     )
-    line = f"{meta['matches']} matches (strongest signal: {signals})"
     if "recall_at_1" not in meta:
         return f"{line}; {meta['ground_truth']}"
     return (
         f"{line}; precision@1 {_ratio(meta['precision_at_1'])}, recall@1 "
         f"{_ratio(meta['recall_at_1'])} against {meta['ground_truth_pairs']} ground-truth pairs"
+        f" (candidate recall {_ratio(meta.get('candidate_recall'))}, decoys left unmatched "
+        f"{_ratio(meta.get('decoy_abstention'))})"
     )
 
 

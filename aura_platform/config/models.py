@@ -174,17 +174,6 @@ class EmbeddingsFile(_Strict):
     tables: dict[Identifier, EmbeddingTableConfig] = Field(min_length=1)
 
 
-class MatchingWeights(_Strict):
-    """What each signal adds to a candidate's score; every signal is a number in [0, 1]."""
-
-    crm_id: float = Field(ge=0)  # ACE's partner_crm_unique_identifier is the Odoo record's id
-    aws_account: float = Field(ge=0)  # the same AWS account id on both sides
-    domain: float = Field(ge=0)  # the same normalised domain
-    company_name: float = Field(ge=0)  # trigram similarity of the normalised company names
-    identity: float = Field(ge=0)  # cosine similarity of the identity embeddings
-    context: float = Field(ge=0)  # cosine similarity of the context embeddings
-
-
 class RecallCheckConfig(_Strict):
     """The share of ground-truth pairs the chosen matches must find."""
 
@@ -195,10 +184,20 @@ class RecallCheckConfig(_Strict):
 class MatchingFile(_Strict):
     """``matching.yaml``: how Odoo opportunities are paired with ACE opportunities."""
 
-    top_k: int = Field(ge=1, le=100)  # vector neighbours per text type; rows kept per opportunity
-    min_score: float = Field(ge=0)  # a candidate scoring less is never a match
-    weights: MatchingWeights
+    top_k: int = Field(ge=1, le=100)  # neighbours per embedding type and side; rows kept per deal
+    # Name-token blocks joining more pairs than this are skipped: a common word proves nothing.
+    max_block_pairs: int = Field(default=2000, ge=1)
+    match_probability: float = Field(gt=0.5, lt=1)  # abstain below: no match
+    review_probability: float = Field(gt=0.5, lt=1)  # from here to match_probability: review
+    prior_match_share: float = Field(default=0.8, gt=0, le=1)  # of the smaller side
+    u_sample_pairs: int = Field(default=200_000, ge=100)  # random pairs estimating u
     recall_at_1: RecallCheckConfig = Field(default_factory=RecallCheckConfig)
+
+    @model_validator(mode="after")
+    def _review_below_match(self) -> MatchingFile:
+        if self.review_probability > self.match_probability:
+            raise ValueError("review_probability must not exceed match_probability")
+        return self
 
 
 Severity = Literal["ERROR", "WARN"]

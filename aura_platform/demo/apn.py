@@ -14,14 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aura_platform.demo import ace_values, names, schema, variants
+from aura_platform.demo import ace_values, names, perturb, schema, variants
 from aura_platform.demo.clock import BASE_DATE, moment_between
-from aura_platform.demo.ground_truth import GroundTruthPair
+from aura_platform.demo.ground_truth import Decoy, GroundTruthPair
 from aura_platform.demo.odoo import OdooData
 from aura_platform.demo.odoo_billing import OdooFunding
 from aura_platform.demo.odoo_crm import OdooDeal
 from aura_platform.demo.schema import RowBook
-from aura_platform.demo.world import AwsAccount, Customer, Person, World
+from aura_platform.demo.world import AwsAccount, Customer, Person, World, twin_customer
 
 APN_COLUMNS_CSV = Path(__file__).resolve().parent / "apn_columns.csv"
 MIRROR_SHARE = 0.75  # Odoo opportunities also registered in ACE
@@ -63,6 +63,7 @@ _AWS_REVIEW_STEPS = frozenset({"Under Review", "Approved", "Rejected", "Complete
 class ApnData:
     book: RowBook
     pairs: list[GroundTruthPair]
+    decoys: list[Decoy]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class _Deal:
     account: AwsAccount | None
     crm_id: str | None
     not_before: datetime
+    perturbation: str | None = None  # a kind of ``perturb.PERTURBATIONS``
 
 
 def apn_tables() -> schema.Tables:
@@ -86,8 +88,14 @@ def apn_tables() -> schema.Tables:
     return schema.read_columns(APN_COLUMNS_CSV)
 
 
-def build_apn(rng: random.Random, world: World, odoo: OdooData) -> ApnData:
-    """Partner users, ACE opportunities and their end users, funding requests and claims."""
+def build_apn(
+    rng: random.Random, world: World, odoo: OdooData, *, noise: random.Random, perturb_rate: float
+) -> ApnData:
+    """Partner users, ACE opportunities and their end users, funding requests and claims.
+
+    ``noise`` draws the hard variant's perturbations and decoys (``perturb``), apart from ``rng``
+    so that with ``perturb_rate`` 0 the demo is byte for byte the plain one.
+    """
     book = RowBook()
     users = _users(book, rng, world)
     ace_numbers = iter(rng.sample(range(1_000_000, 10_000_000), len(odoo.deals) * 2 + 10))
@@ -97,6 +105,11 @@ def build_apn(rng: random.Random, world: World, odoo: OdooData) -> ApnData:
         if rng.random() >= MIRROR_SHARE:
             continue
         kind = _match_kind(rng, deal)
+        perturbation = perturb.choose(noise, perturb_rate)
+        if perturbation and kind == "crm_id":
+            kind = "aws_account" if deal.account and perturbation != "missing" else "fuzzy"
+        if perturbation == "missing":
+            kind = "fuzzy"
         opportunity_id = _opportunity(
             book,
             rng,
@@ -117,14 +130,20 @@ def build_apn(rng: random.Random, world: World, odoo: OdooData) -> ApnData:
                 account=deal.account if kind != "fuzzy" else None,
                 crm_id=str(deal.lead_id) if kind == "crm_id" else None,
                 not_before=deal.created,
+                perturbation=perturbation,
             ),
+            noise,
         )
         ace_by_lead[deal.lead_id] = opportunity_id
         number = deal.account.number if deal.account else ""
-        pairs.append(GroundTruthPair(deal.lead_id, opportunity_id, number, kind))
-    _ace_only(book, rng, world, odoo, users, ace_numbers, len(pairs))
+        pairs.append(
+            GroundTruthPair(deal.lead_id, opportunity_id, number, kind, perturbation or "")
+        )
+    decoys = _ace_only(book, rng, world, odoo, users, ace_numbers, len(pairs))
+    if perturb_rate > 0:
+        decoys += _twins(book, noise, world, users, ace_numbers)
     _funding(book, rng, users, odoo, ace_by_lead)
-    return ApnData(book, pairs)
+    return ApnData(book, pairs, decoys)
 
 
 def _match_kind(rng: random.Random, deal: OdooDeal) -> str:
@@ -156,9 +175,17 @@ def _users(book: RowBook, rng: random.Random, world: World) -> dict[str, int]:
 
 
 def _opportunity(
-    book: RowBook, rng: random.Random, users: dict[str, int], number: int, deal: _Deal
+    book: RowBook,
+    rng: random.Random,
+    users: dict[str, int],
+    number: int,
+    deal: _Deal,
+    noise: random.Random | None = None,
 ) -> int:
-    """One ACE opportunity row plus its end-user contacts; returns the opportunity id."""
+    """One ACE opportunity row plus its end-user contacts; returns the opportunity id.
+
+    ``noise`` draws the perturbed spelling of a perturbed deal (see ``perturb``).
+    """
     customer, theme = deal.customer, deal.theme
     stage = rng.choice(_ACE_STAGE[deal.outcome])
     status = (
@@ -167,6 +194,10 @@ def _opportunity(
         else rng.choices(ace_values.STATUSES, weights=(5, 10, 10, 68, 2, 5))[0]
     )
     company = variants.ace_company_name(rng, customer)
+    website = variants.ace_website(rng, customer)
+    missing = deal.perturbation == "missing"
+    if deal.perturbation and not missing and noise is not None:
+        company = perturb.company_name(noise, deal.perturbation, customer.core, customer.legal_form)
     place = customer.place
     done = min(
         len(ace_values.SALES_ACTIVITIES),
@@ -191,19 +222,19 @@ def _opportunity(
             "opportunity_owner_name": deal.owner.name,
             "opportunity_owner_email": deal.owner.email,
             "customer_company_name": company,
-            "customer_website": variants.ace_website(rng, customer),
+            "customer_website": None if missing else website,
             "customer_duns": customer.duns if rng.random() < 0.3 else None,
             "aws_account_id": deal.account.number if deal.account else None,
             "industry": customer.industry,
             "street_address": customer.street,
-            "city": place.city,
+            "city": None if missing else place.city,
             "state": place.state if customer.country.code == "US" else None,
             "postal_code": customer.zip,
             "customer_country": customer.country.name,
             "customer_first_name": deal.contact.first_name,
             "customer_last_name": deal.contact.last_name,
             "customer_title": deal.contact.title,
-            "customer_email": deal.contact.email,
+            "customer_email": None if missing else deal.contact.email,
             "customer_phone": deal.contact.phone,
             "partner_project_title": rng.choice((theme.title, f"{customer.core} {theme.title}")),
             "project_description": f"{theme.description} Customer: {company}.",
@@ -270,7 +301,7 @@ def _ace_only(
     users: dict[str, int],
     numbers: Any,
     mirrored: int,
-) -> None:
+) -> list[Decoy]:
     """AWS referrals and stray registrations with no Odoo opportunity behind them.
 
     An ACE-only opportunity of a customer Odoo knows never uses an account an Odoo deal of that
@@ -279,12 +310,13 @@ def _ace_only(
     used = {(d.record.customer.key, d.account.number) for d in odoo.deals if d.account}
     unknown = [c for c in world.customers if not c.in_odoo]
     known = [d.record.customer for d in odoo.deals]
+    decoys = []
     for _ in range(max(2, round(mirrored * ACE_ONLY_SHARE))):
         pool = unknown if unknown and (rng.random() < 0.5 or not known) else known
         customer = rng.choice(pool)
         free = [a for a in customer.accounts if (customer.key, a.number) not in used]
         created = moment_between(rng, BASE_DATE - timedelta(days=90), BASE_DATE - timedelta(days=2))
-        _opportunity(
+        opportunity_id = _opportunity(
             book,
             rng,
             users,
@@ -302,6 +334,39 @@ def _ace_only(
                 not_before=created,
             ),
         )
+        decoys.append(Decoy(opportunity_id, "known_customer" if pool is known else "ace_only"))
+    return decoys
+
+
+def _twins(
+    book: RowBook, rng: random.Random, world: World, users: dict[str, int], numbers: Any
+) -> list[Decoy]:
+    """ACE deals of other companies bearing a known customer's name, in another country."""
+    known = sorted({c.key: c for c in world.customers if c.in_odoo}.values(), key=lambda c: c.key)
+    decoys = []
+    for customer in rng.sample(known, max(1, round(len(known) * perturb.TWIN_SHARE))):
+        twin = twin_customer(rng, world, customer)
+        created = moment_between(rng, BASE_DATE - timedelta(days=90), BASE_DATE - timedelta(days=2))
+        opportunity_id = _opportunity(
+            book,
+            rng,
+            users,
+            next(numbers),
+            _Deal(
+                customer=twin,
+                contact=rng.choice(twin.contacts),
+                owner=rng.choice(world.alliance_managers + world.salespeople),
+                theme=rng.choice(names.PROJECT_THEMES),
+                outcome=rng.choice(("New", "Qualified", "Proposition")),
+                monthly_revenue=Decimal(rng.choice((500, 1500, 4000, 9000))),
+                close_date=created.date() + timedelta(days=rng.randint(30, 150)),
+                account=twin.accounts[0] if rng.random() < 0.5 else None,
+                crm_id=None,
+                not_before=created,
+            ),
+        )
+        decoys.append(Decoy(opportunity_id, "twin_name"))
+    return decoys
 
 
 def _funding(

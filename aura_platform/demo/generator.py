@@ -13,7 +13,12 @@ from pathlib import Path
 
 from aura_platform.demo import schema
 from aura_platform.demo.apn import apn_tables, build_apn
-from aura_platform.demo.ground_truth import ground_truth_path, write_ground_truth
+from aura_platform.demo.ground_truth import (
+    decoys_path,
+    ground_truth_path,
+    write_decoys,
+    write_ground_truth,
+)
 from aura_platform.demo.mongo import mongo_dir, write_mongo_documents
 from aura_platform.demo.odoo import build_odoo, odoo_tables
 from aura_platform.demo.trial_balances import write_trial_balances
@@ -41,7 +46,9 @@ class DemoReport:
     ground_truth_pairs: int
 
 
-def generate_demo(settings: Settings, *, seed: int = 42, scale: float = 1.0) -> DemoReport:
+def generate_demo(
+    settings: Settings, *, seed: int = 42, scale: float = 1.0, perturb: float = 0.0
+) -> DemoReport:
     """(Re)create the demo databases ``odoo_demo`` and ``apn_demo`` and write the demo files.
 
     Args:
@@ -49,6 +56,8 @@ def generate_demo(settings: Settings, *, seed: int = 42, scale: float = 1.0) -> 
         seed: the same seed (and scale) always produces identical rows and files.
         scale: size knob; 1.0 is about 1,200 customers and 35,000 rows (a few seconds),
             tests use 0.05.
+        perturb: share of mirrored ACE opportunities given one perturbation of
+            ``demo.perturb`` (the hard variant; 0 is the plain demo), with twin-name decoys.
 
     Returns:
         Row counts per table per database, the files written and the ground-truth pair count.
@@ -57,7 +66,11 @@ def generate_demo(settings: Settings, *, seed: int = 42, scale: float = 1.0) -> 
         raise ValueError(f"scale must be positive, got {scale}")
     world = build_world(_rng(seed, "world"), customers=max(20, round(CUSTOMERS_AT_SCALE_1 * scale)))
     odoo = build_odoo(_rng(seed, "odoo"), world)
-    apn = build_apn(_rng(seed, "apn"), world, odoo)
+    if not 0 <= perturb <= 1:
+        raise ValueError(f"perturb must be between 0 and 1, got {perturb}")
+    apn = build_apn(
+        _rng(seed, "apn"), world, odoo, noise=_rng(seed, "perturb"), perturb_rate=perturb
+    )
     counts = {
         ODOO_DEMO_DB: _rebuild(settings, ODOO_DEMO_DB, odoo_tables(), odoo.book),
         APN_DEMO_DB: _rebuild(settings, APN_DEMO_DB, apn_tables(), apn.book),
@@ -72,6 +85,7 @@ def generate_demo(settings: Settings, *, seed: int = 42, scale: float = 1.0) -> 
         claim_numbers=[row["claim_number"] for row in apn.book.rows("cash_claim")],
     )
     files.append(write_ground_truth(ground_truth_path(settings), apn.pairs))
+    files.append(write_decoys(decoys_path(settings), apn.decoys))
     files.append(_drop_ace_export(settings))
     return DemoReport(seed, scale, counts, files, len(apn.pairs))
 

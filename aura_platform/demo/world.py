@@ -206,3 +206,18 @@ def _zip(rng: random.Random, place: names.Place) -> str:
         letters = "ABDEFGHJLNPQRSTUWXYZ"
         return f"{place.zip_prefix} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
     return f"{place.zip_prefix}{rng.randint(0, 99):02d}"
+
+
+def twin_customer(rng: random.Random, world: World, of: Customer) -> Customer:
+    """Another company with ``of``'s name in another country: a decoy matching must not take.
+
+    It has its own place, domain, contacts and AWS accounts, and Odoo never knows it.
+    """
+    numbers = {a.number for c in world.customers for a in c.accounts}
+    domains = {c.domain for c in world.customers}
+    key = max(c.key for c in world.customers) + 1
+    for _ in range(20):
+        twin = _customer(rng, key, of.core, False, numbers, domains)
+        if twin.country != of.country:
+            return twin
+    return twin

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
+from aura_platform.demo import perturb
 from aura_platform.demo.generator import DemoReport, generate_demo
-from aura_platform.demo.ground_truth import ground_truth
+from aura_platform.demo.ground_truth import decoys, ground_truth
 from aura_platform.demo.mongo import load_mongo_documents
+from aura_platform.lib.entity_names import normalize_company_name
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import connect
 
@@ -351,3 +353,47 @@ def test_same_seed_gives_identical_sources_and_another_seed_does_not(
     again = generate_demo(settings, seed=SEED, scale=SCALE)
     assert again == demo
     assert _digest(settings, again) == first != other_digest
+
+
+def test_decoys_are_ace_opportunities_without_a_counterpart(
+    settings: Settings, demo: DemoReport
+) -> None:
+    paired = {p.ace_opportunity_id for p in ground_truth(settings)}
+    found = decoys(settings)
+    assert found and not paired & {d.ace_opportunity_id for d in found}
+    assert {d.kind for d in found} <= {"ace_only", "known_customer"}  # no twins when plain
+
+
+def test_the_hard_variant_perturbs_records_and_adds_same_named_decoys(
+    settings: Settings, demo: DemoReport
+) -> None:
+    # Ends by regenerating the plain demo, so the other tests see the same data in any order.
+    try:
+        hard = generate_demo(settings, seed=SEED, scale=SCALE, perturb=0.5)
+        pairs = ground_truth(settings)
+        perturbed = [p for p in pairs if p.perturbation]
+        assert {p.perturbation for p in perturbed} == set(perturb.PERTURBATIONS)
+        assert len(hard.files) == len(demo.files)
+        ace = {
+            row[0]: row[1:]
+            for row in _apn(
+                settings,
+                "select id, partner_crm_unique_identifier, customer_company_name,"
+                " customer_website from opportunity",
+            )
+        }
+        assert all(ace[p.ace_opportunity_id][0] is None for p in perturbed)  # ids not copied
+        missing = [p for p in perturbed if p.perturbation == "missing"]
+        assert all(ace[p.ace_opportunity_id][2] is None for p in missing)
+        twins = [d for d in decoys(settings) if d.kind == "twin_name"]
+        assert twins
+        known_names = {normalize_company_name(row[0]) for row in _odoo(
+            settings, "select partner_name from crm_lead where partner_name is not null"
+        )}  # fmt: skip
+        # Named like a known customer, short of the usual retyping slips.
+        alike = [
+            d for d in twins if normalize_company_name(ace[d.ace_opportunity_id][1]) in known_names
+        ]
+        assert len(alike) >= len(twins) / 2
+    finally:
+        generate_demo(settings, seed=SEED, scale=SCALE)

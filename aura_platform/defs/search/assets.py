@@ -7,16 +7,27 @@ import dagster as dg
 from psycopg import sql
 
 from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_embeddings, load_matching
-from aura_platform.config.models import EmbeddingTableConfig
+from aura_platform.config.models import EmbeddingTableConfig, MatchingFile
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.demo.ground_truth import GroundTruthPair, ground_truth, ground_truth_path
+from aura_platform.demo.ground_truth import (
+    Decoy,
+    GroundTruthPair,
+    decoys,
+    ground_truth,
+    ground_truth_path,
+)
 from aura_platform.lib.matching import (
     ACE_TABLE,
-    EXACT_SIGNALS,
-    NO_EXACT_SIGNAL,
+    BLOCKING_RULES,
+    COMPARISONS,
     ODOO_TABLE,
+    MatchRun,
+    MatchSettings,
+    candidate_recall,
     evaluate,
+    load_decisions,
     match_opportunities,
+    truth_with_decisions,
 )
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
@@ -96,6 +107,11 @@ def demo_ground_truth(settings: Settings) -> list[GroundTruthPair] | None:
     return ground_truth(settings) if ground_truth_path(settings).exists() else None
 
 
+def demo_decoys(settings: Settings) -> list[Decoy]:
+    """The demo's ACE opportunities without counterpart (none where no demo was generated)."""
+    return decoys(settings)
+
+
 def truth_pairs(truth: Iterable[GroundTruthPair]) -> list[tuple[int, int]]:
     """Ground-truth pairs as (Odoo opportunity id, ACE opportunity id), as core keys them."""
     return [(p.odoo_lead_id, p.ace_opportunity_id) for p in truth]
@@ -129,10 +145,12 @@ def _embedding_keys(*sources: str) -> list[dg.AssetKey]:
     kinds={"pgvector", "python"},
     owners=["team:data-platform"],
     description=(
-        "Which ACE opportunity is which Odoo opportunity. Candidates are the nearest ACE "
-        "opportunities by identity and context embeddings plus those sharing an AWS account, a "
-        "domain or naming the Odoo record; the score blends these signals with the weights of "
-        "assets_config/matching.yaml, and matches are chosen one-to-one above min_score. "
+        "Which ACE opportunity is which Odoo opportunity. Candidates come from several blocking "
+        "rules on both sides (Odoo id, AWS or payer account, domain, e-mail, a name word, "
+        "nearest neighbours by each embedding type); a splink Fellegi-Sunter model trained on "
+        "the data each run gives each pair a match probability, explained per comparison; an "
+        "optimal one-to-one assignment chooses matches from match_probability up and queues "
+        "those between review_probability and it for review. Reviewers' decisions win. "
         "Precision and recall are measured against the demo's ground truth when it exists."
     ),
 )
@@ -145,42 +163,82 @@ def opportunity_matches(
         run = match_opportunities(
             conn,
             model=settings.embedding_model,
-            weights=config.weights.model_dump(),
-            top_k=config.top_k,
-            min_score=config.min_score,
-            ef_search=settings.hnsw_ef_search,
+            settings=match_settings(config, ef_search=settings.hnsw_ef_search),
             run_id=context.run.run_id,
         )
+        decisions = load_decisions(conn)
     metadata: dict[str, dg.RawMetadataValue] = {
         "model": settings.embedding_model,
         "top_k": config.top_k,
-        "min_score": config.min_score,
-        "weights": dg.MetadataValue.json(config.weights.model_dump()),
-        "opportunities_with_candidates": run.opportunities,
+        "match_probability": dg.MetadataValue.float(config.match_probability),
+        "review_probability": dg.MetadataValue.float(config.review_probability),
+        "odoo_records": run.odoo_records,
+        "ace_records": run.ace_records,
         "candidates": run.candidates,
+        **{f"candidates_{rule}": run.candidates_by_rule.get(rule, 0) for rule in BLOCKING_RULES},
         "rows": run.rows,
         "matches": len(run.matches),
-        **{
-            f"matches_{signal}": run.by_signal.get(signal, 0)
-            for signal in (*EXACT_SIGNALS, NO_EXACT_SIGNAL)
-        },
+        "review_queue": len(run.review),
+        "decisions": len(decisions),
+        "seconds": dg.MetadataValue.float(round(run.seconds, 2)),
+        "prior_match_weight": dg.MetadataValue.float(round(run.prior_weight, 3)),
+        "level_weights": dg.MetadataValue.json(run.parameters),
+        "training": dg.MetadataValue.json(run.training),
+        "weakest_matches": dg.MetadataValue.md(explanation_table(run, limit=10)),
     }
     truth = demo_ground_truth(settings)
     if truth is None:
         metadata["ground_truth"] = f"none at {ground_truth_path(settings)}: not measured"
     else:
-        quality = evaluate(run.matches, truth_pairs(truth))
+        pairs = truth_with_decisions(truth_pairs(truth), decisions)
+        quality = evaluate(run.matches, pairs)
         metadata.update(
             ground_truth_pairs=quality.pairs,
             correct=quality.correct,
             precision_at_1=_ratio(quality.precision),
             recall_at_1=_ratio(quality.recall),
+            candidate_recall=_ratio(candidate_recall(run.candidate_pairs, pairs)),
         )
         for kind in sorted({p.match_kind for p in truth}):
             kind_truth = truth_pairs(p for p in truth if p.match_kind == kind)
             metadata[f"recall_at_1_{kind}"] = _ratio(evaluate(run.matches, kind_truth).recall)
+        fooled = [d for d in demo_decoys(settings) if d.ace_opportunity_id in run.matches.values()]
+        all_decoys = demo_decoys(settings)
+        metadata["decoys"] = len(all_decoys)
+        metadata["decoy_abstention"] = _ratio(
+            1 - len(fooled) / len(all_decoys) if all_decoys else None
+        )
     context.log.info(
-        f"{len(run.matches)} matches among {run.candidates} candidates of {run.opportunities} "
-        f"Odoo opportunities, by strongest signal: {run.by_signal}"
+        f"{len(run.matches)} matches, {len(run.review)} for review, among {run.candidates} "
+        f"candidates ({run.odoo_records} Odoo and {run.ace_records} ACE records) in "
+        f"{run.seconds:.1f}s; training: {run.training}"
     )
     return dg.MaterializeResult(metadata=metadata)
+
+
+def match_settings(config: MatchingFile, *, ef_search: int) -> MatchSettings:
+    """The run settings of ``matching.yaml``."""
+    return MatchSettings(
+        top_k=config.top_k,
+        max_block_pairs=config.max_block_pairs,
+        match_probability=config.match_probability,
+        review_probability=config.review_probability,
+        prior_match_share=config.prior_match_share,
+        u_sample_pairs=config.u_sample_pairs,
+        ef_search=ef_search,
+    )
+
+
+def explanation_table(run: MatchRun, *, limit: int) -> str:
+    """The ``limit`` least certain chosen matches, each comparison's contribution in a column."""
+    chosen = sorted(
+        (run.scored[pair] for pair in run.matches.items() if pair in run.scored),
+        key=lambda p: (p.weight, p.odoo_id),
+    )[:limit]
+    header = ["odoo", "ace", "probability", *COMPARISONS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for p in chosen:
+        cells = [str(p.odoo_id), str(p.ace_id), f"{p.probability:.3f}"]
+        cells += [f"{p.contributions.get(name, 0):+.1f}" for name in COMPARISONS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -7,7 +7,12 @@ from aura_platform.defs.quality.standard_checks import report
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.defs.search.assets import MATCHES_KEY, demo_ground_truth, truth_pairs
 from aura_platform.lib.checks_sql import CheckOutcome
-from aura_platform.lib.matching import evaluate, stored_matches
+from aura_platform.lib.matching import (
+    evaluate,
+    load_decisions,
+    stored_matches,
+    truth_with_decisions,
+)
 from aura_platform.lib.quality import SAMPLE_LIMIT
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
@@ -17,6 +22,9 @@ _CONFIG = load_matching().recall_at_1
 
 def recall_outcome(url: str, settings: Settings, min_recall: float) -> CheckOutcome:
     """Recall@1 of the stored matches; not applicable where there is no ground truth to compare.
+
+    The ground truth is the demo's, corrected by review: accepted pairs join it and rejected
+    pairs leave it (``truth_with_decisions``).
 
     Without ground truth (real sources) the check cannot measure anything: it says so and passes
     as a warning, like every Aura check with nothing to compare, rather than claim a recall.
@@ -33,9 +41,11 @@ def recall_outcome(url: str, settings: Settings, min_recall: float) -> CheckOutc
         )
     with connect(url) as conn:
         matches = stored_matches(conn, settings.embedding_model)
-    quality = evaluate(matches, truth_pairs(truth))
+        pairs = truth_with_decisions(truth_pairs(truth), load_decisions(conn))
+    quality = evaluate(matches, pairs)
     recall = quality.recall or 0.0
-    missed = [p for p in truth if matches.get(p.odoo_lead_id) != p.ace_opportunity_id]
+    kinds = {(p.odoo_lead_id, p.ace_opportunity_id): p.match_kind for p in truth}
+    missed = sorted((o, a) for o, a in pairs if matches.get(o) != a)
     precision = "n/a" if quality.precision is None else f"{quality.precision:.3f}"
     return CheckOutcome(
         passed=recall >= min_recall,
@@ -52,12 +62,12 @@ def recall_outcome(url: str, settings: Settings, min_recall: float) -> CheckOutc
         },
         failing_sample=[
             {
-                "odoo_opportunity_id": p.odoo_lead_id,
-                "expected_ace_opportunity_id": p.ace_opportunity_id,
-                "matched_ace_opportunity_id": matches.get(p.odoo_lead_id),
-                "match_kind": p.match_kind,
+                "odoo_opportunity_id": odoo,
+                "expected_ace_opportunity_id": ace,
+                "matched_ace_opportunity_id": matches.get(odoo),
+                "match_kind": kinds.get((odoo, ace), "accepted_in_review"),
             }
-            for p in missed[:SAMPLE_LIMIT]
+            for odoo, ace in missed[:SAMPLE_LIMIT]
         ],
     )
 
