@@ -85,10 +85,14 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
     """Execute a job in this process on the persistent Dagster instance (so the UI shows it)."""
     import dagster as dg
 
+    from aura_platform.config.loader import load_sources
     from aura_platform.definitions import defs
+    from aura_platform.lib.sync import retire_unconfigured_feeds
 
     prepare_warehouse(settings)
     prepare_environment(settings)
+    # Slots of tables taken out of cdc mode or out of the configuration hold the source's WAL.
+    retire_unconfigured_feeds(settings, load_sources())
     job = defs().resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
