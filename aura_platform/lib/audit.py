@@ -117,6 +117,10 @@ def forget_watermarks(url: str, source_systems: tuple[str, ...]) -> int:
     the watermark of the source they replace, and an incremental sync would never see them.
     """
     with connect(url, autocommit=True) as conn:
+        # Their CDC positions belong to slots that went with the old databases.
+        conn.execute(
+            "delete from ops.cdc_slots where source_system = any(%s)", (list(source_systems),)
+        )
         cursor = conn.execute(
             "delete from ops.sync_watermarks where source_system = any(%s)", (list(source_systems),)
         )
