@@ -380,7 +380,7 @@ def _cdc_slots(settings: Settings, sources: SourcesFile) -> Outcome:
         slots = []  # migrations pending: the warehouse check says so
     if not slots:
         if cdc_tables:
-            return "degraded", f"{len(cdc_tables)} cdc tables, none synced yet (no slot)"
+            return "healthy", f"{len(cdc_tables)} cdc tables, none synced yet (no slot to watch)"
         return "not configured", "no source in mode cdc"
     problems: list[str] = []
     worst_bytes, worst_age = 0, timedelta(0)
@@ -388,7 +388,8 @@ def _cdc_slots(settings: Settings, sources: SourcesFile) -> Outcome:
         config = cdc_tables.get((system, table))
         if config is None:
             problems.append(
-                f"slot {slot_name} belongs to no cdc table (dropped by the next `aura run`)"
+                f"slot {slot_name} belongs to no cdc table "
+                f"(`aura run` drops it once {env} reaches the source)"
             )
             continue
         with _connect(settings.source_url(env)) as src:
