@@ -152,10 +152,14 @@ def run_job(
     """
     import dagster as dg
 
+    from aura_platform.config.loader import load_sources
     from aura_platform.definitions import defs
+    from aura_platform.lib.sync import retire_unconfigured_feeds
 
     prepare_warehouse(settings)
     prepare_environment(settings)
+    # Slots of tables taken out of cdc mode or out of the configuration hold the source's WAL.
+    retire_unconfigured_feeds(settings, load_sources())
     job = defs().resolve_job_def(job_name)
     run_id = str(uuid.uuid4())  # chosen here so the watcher knows which run to follow
     finished = threading.Event()

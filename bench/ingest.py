@@ -4,8 +4,11 @@ Run with ``.venv/bin/python bench/ingest.py [--rows 1000000] [--rounds 2] [--kee
 the source table in a separate ``bench_source`` database on the warehouse server, then times, in
 alternation, a COPY pipe from source to warehouse and Aura's full ``sync_table``, then
 incremental syncs after 1% of the rows changed: a normal one (deletes not due), one that
-reconciles deletes, and one without the source's ``write_date`` index. See ``bench/README.md``
-for what the ratios mean. Exits 0 whatever the numbers; non-zero on errors.
+reconciles deletes, and one without the source's ``write_date`` index. Then, in the same run,
+change data capture (``mode: cdc``): the initial snapshot, a sync after another 1% changed and
+one after 1% of the rows were deleted (with the cursor mode's reconciling sync of that delete
+next to it). See ``bench/README.md`` for what the ratios mean. Exits 0 whatever the numbers;
+non-zero on errors.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from aura_platform.warehouse.connection import connect, drop_database, ensure_da
 
 SOURCE_DB = "bench_source"
 SOURCE_NAME = "bench"
+CDC_SOURCE_NAME = "bench_cdc"
 TABLE = "crm_lead"
 BASELINE_TABLE = "bench_crm_lead_copy"
 WRITE_DATE_INDEX = "crm_lead_write_date_idx"  # not created by Odoo; recommended for syncing
 FULL_RATIO_TARGET = 0.6  # Aura full sync rows/s over COPY-pipe rows/s: at least this
 INCREMENTAL_RATIO_TARGET = 0.05  # incremental sync seconds over full sync seconds: at most this
+CDC_RATIO_TARGET = 0.01  # CDC sync after 1% changed, seconds over full sync seconds: at most this
 CHANGED_FRACTION = 100  # one row in this many is changed before the incremental sync
 
 # Columns whose values should look like Odoo's; the others are generated from their type.
@@ -142,15 +147,106 @@ def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> int:
     )
     _write_date_index(source_url, create=False)
     incrementals["no_index"] = _timed_incremental(spec, warehouse_url, source, rows, 2, False)
+    cdc = _timed_cdc(warehouse_url, source, rows, reconciling)
     _report(timings, incrementals)
+    _report_cdc(cdc, min(timings["aura"], key=lambda t: t.seconds))
     print(_machine(warehouse_url))
-    return 0 if all(run.counted_right for run in incrementals.values()) else 1
+    counted = [run.counted_right for run in incrementals.values()]
+    return 0 if all(counted) and all(run.counted_right for run in cdc.values()) else 1
 
 
-def _spec(**options: object) -> TableSync:
+@dataclass(frozen=True)
+class CdcRun:
+    """A sync measured in the CDC part: what it should have found and what it counted."""
+
+    timing: Timing
+    expected: tuple[int, int, int]  # inserted, updated, deleted
+    counted: tuple[int, int, int]
+
+    @property
+    def counted_right(self) -> bool:
+        return self.expected == self.counted
+
+
+def _timed_cdc(
+    warehouse_url: str, source: SqlSource, rows: int, reconciling: TableSync
+) -> dict[str, CdcRun]:
+    """Snapshot, 1% changed and 1% deleted via CDC; the same delete seen by cursor mode."""
+    spec = _spec(source_name=CDC_SOURCE_NAME, mode="cdc")
+    runs: dict[str, CdcRun] = {}
+
+    def timed(key: str, spec: TableSync, expected: tuple[int, int, int]) -> None:
+        result, seconds = _timed(
+            lambda: sync_table(spec, warehouse_url=warehouse_url, source=source)
+        )
+        o = result.outcome
+        runs[key] = CdcRun(Timing(o.processed + o.deleted, seconds), expected,
+                           (o.inserted, o.updated, o.deleted))  # fmt: skip
+
+    timed("snapshot", spec, (rows, 0, 0))
+    # Syncs run minutes apart, and the server logs its running transactions every 15 s, which is
+    # what lets a slot's restart point follow its acknowledged one. Here the source shares its
+    # WAL with the warehouse: without that record and one sync in between, every timed sync
+    # would decode the warehouse's own WAL of the 100% snapshot load again.
+    _log_running_transactions(source.url)
+    timed("idle", spec, (0, 0, 0))
+    _log_running_transactions(source.url)
+    changed = _change_rows(source.url, rows, 3)
+    timed("changed", spec, (0, changed, 0))
+    _log_running_transactions(source.url)
+    with connect(source.url) as conn, conn.transaction():
+        deleted = conn.execute(
+            sql.SQL("delete from {} where id %% %s = 4").format(sql.Identifier(TABLE)),
+            (CHANGED_FRACTION,),
+        ).rowcount
+    timed("deleted", spec, (0, 0, deleted))
+    # Cursor mode's own raw last synced before the CDC change: it reads that 1% too.
+    timed("cursor_deleted", reconciling, (0, changed, deleted))
+    return runs
+
+
+def _log_running_transactions(source_url: str) -> None:
+    """What the server's background writer does every 15 s (a CHECKPOINT before PG 16)."""
+    with connect(source_url, autocommit=True) as conn:
+        if conn.info.server_version >= 160000:
+            conn.execute("select pg_log_standby_snapshot()")
+        else:
+            conn.execute("checkpoint")
+
+
+def _report_cdc(runs: dict[str, CdcRun], full: Timing) -> None:
+    labels = {
+        "snapshot": "CDC initial snapshot (exported snapshot)",
+        "idle": "CDC sync with nothing changed",
+        "changed": "CDC sync after 1% changed",
+        "deleted": "CDC sync after 1% deleted",
+        "cursor_deleted": "cursor sync reconciling the same 1% delete",
+    }
+    print()
+    for key, run in runs.items():
+        ratio = run.timing.seconds / full.seconds
+        target = (
+            f"target <= {CDC_RATIO_TARGET:<5}{_verdict(ratio <= CDC_RATIO_TARGET)}"
+            if key == "changed"
+            else "(information)"
+        )
+        print(f"{labels[key] + ' / full sync, seconds':<66}{ratio:7.4f}  {target}")
+    for key, run in runs.items():
+        print(
+            f"{labels[key]}: {run.timing.seconds:.3f}s, inserted/updated/deleted "
+            f"{'/'.join(f'{n:,}' for n in run.counted)} (expected "
+            f"{'/'.join(f'{n:,}' for n in run.expected)}): "
+            f"{_verdict(run.counted_right, 'OK', 'WRONG')}"
+        )
+
+
+def _spec(source_name: str = SOURCE_NAME, mode: str = "cursor", **options: object) -> TableSync:
     table = TableConfig.model_validate({"cursor": "write_date", "lookback_minutes": 60, **options})
-    source = SourceConfig(transport="sql", connection_env="AURA_BENCH_URL", tables={TABLE: table})
-    return TableSync(SOURCE_NAME, source, TABLE, table)
+    source = SourceConfig.model_validate(
+        {"transport": "sql", "connection_env": "AURA_BENCH_URL", "mode": mode,
+         "tables": {TABLE: table}}
+    )  # fmt: skip
+    return TableSync(source_name, source, TABLE, table)
 
 
 def _build_source(source_url: str, rows: int) -> None:
@@ -375,16 +471,16 @@ def _machine(warehouse_url: str) -> str:
 def _clean_up(settings: Settings, warehouse_url: str) -> None:
     """Drop what the bench made: the source database, raw tables and the bench's ops rows."""
     with connect(warehouse_url) as wh, wh.transaction():
-        for table in (f"{SOURCE_NAME}_{TABLE}", BASELINE_TABLE):
+        for table in (f"{SOURCE_NAME}_{TABLE}", f"{CDC_SOURCE_NAME}_{TABLE}", BASELINE_TABLE):
             wh.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("raw", table)))
-        for ops_table in ("sync_watermarks", "schema_changes", "sync_jobs"):
+        for ops_table in ("sync_watermarks", "schema_changes", "sync_jobs", "cdc_slots"):
             wh.execute(
-                sql.SQL("delete from {} where source_system = %s").format(
+                sql.SQL("delete from {} where source_system = any(%s)").format(
                     sql.Identifier("ops", ops_table)
                 ),
-                (SOURCE_NAME,),
+                ([SOURCE_NAME, CDC_SOURCE_NAME],),
             )
-    drop_database(settings, SOURCE_DB)
+    drop_database(settings, SOURCE_DB)  # with the CDC slot
 
 
 if __name__ == "__main__":

@@ -78,10 +78,19 @@ class SourceConfig(_Strict):
     # unset = the instance's default pool limit (dagster.yaml).
     max_connections: int | None = Field(default=None, ge=1, le=100)
     tables: dict[Identifier, TableConfig] = Field(min_length=1)
+    # sql sources: cursor (read rows whose cursor moved, reconcile deletes on a cadence) or cdc
+    # (logical replication: every insert, update and delete from the WAL, in commit order).
+    mode: Literal["cursor", "cdc"] = "cursor"
+    # cdc: `aura doctor` warns when a slot holds back more WAL than this, or was last
+    # acknowledged longer ago (a forgotten slot keeps the source's WAL until its disk fills).
+    slot_warn_bytes: int = Field(default=1 << 30, ge=0)
+    slot_warn_age: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
 
     @model_validator(mode="after")
     def _transport_needs(self) -> SourceConfig:
         """Each transport's required settings are present, so a bad file fails at load."""
+        if self.mode == "cdc" and self.transport != "sql":
+            raise ValueError("mode cdc needs transport sql (PostgreSQL logical replication)")
         if self.transport in _NEEDS_CONNECTION and not self.connection_env:
             raise ValueError(f"transport {self.transport} needs connection_env")
         if self.transport in _NEEDS_FOLDER and not self.folder:

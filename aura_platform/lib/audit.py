@@ -24,6 +24,7 @@ class SyncOutcome:
     failed: int = 0
     quarantined: int = 0
     watermark_after: datetime | None = None
+    lsn_after: int | None = None  # change data capture: the source position raw holds
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -39,14 +40,15 @@ def open_sync_job(
     config: dict[str, Any],
     run_id: str | None,
     asset_key: str | None,
+    lsn_before: int | None = None,
 ) -> int:
     """Insert a ``running`` sync job and return its id."""
     with connect(url, autocommit=True) as conn:
         row = conn.execute(
             """
             insert into ops.sync_jobs (sync_batch_id, source_system, source_table, target_table,
-                sync_mode, watermark_before, config, dagster_run_id, dagster_asset_key)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning id
+                sync_mode, watermark_before, config, dagster_run_id, dagster_asset_key, lsn_before)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::pg_lsn) returning id
             """,
             (
                 batch_id,
@@ -58,6 +60,7 @@ def open_sync_job(
                 json.dumps(config, default=str),
                 run_id,
                 asset_key,
+                _lsn(lsn_before),
             ),
         ).fetchone()
     assert row is not None
@@ -72,7 +75,7 @@ def close_sync_job(url: str, job_id: int, outcome: SyncOutcome) -> None:
             update ops.sync_jobs set status = 'success', finished_at = now(),
                 records_processed = %s, records_inserted = %s, records_updated = %s,
                 records_deleted = %s, records_failed = %s, records_quarantined = %s,
-                watermark_after = %s, details = %s
+                watermark_after = %s, details = %s, lsn_after = %s::pg_lsn
             where id = %s
             """,
             (
@@ -84,9 +87,14 @@ def close_sync_job(url: str, job_id: int, outcome: SyncOutcome) -> None:
                 outcome.quarantined,
                 outcome.watermark_after,
                 json.dumps(outcome.details, default=str),
+                _lsn(outcome.lsn_after),
                 job_id,
             ),
         )
+
+
+def _lsn(lsn: int | None) -> str | None:
+    return None if lsn is None else f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"
 
 
 def fail_sync_job(url: str, job_id: int, error: BaseException, secrets: list[str]) -> None:
@@ -109,6 +117,10 @@ def forget_watermarks(url: str, source_systems: tuple[str, ...]) -> int:
     the watermark of the source they replace, and an incremental sync would never see them.
     """
     with connect(url, autocommit=True) as conn:
+        # Their CDC positions belong to slots that went with the old databases.
+        conn.execute(
+            "delete from ops.cdc_slots where source_system = any(%s)", (list(source_systems),)
+        )
         cursor = conn.execute(
             "delete from ops.sync_watermarks where source_system = any(%s)", (list(source_systems),)
         )

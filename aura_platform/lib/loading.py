@@ -414,12 +414,12 @@ def _count_tombstoned(
         sql.SQL(
             "select count(*) from (select distinct {keys} from {stage}) as k join {t} as r "
             "on {match} where r._deleted_at is not null"
-        ).format(keys=keys, stage=sql.Identifier(stage), t=target, match=_keys_match(primary_key))
+        ).format(keys=keys, stage=sql.Identifier(stage), t=target, match=keys_match(primary_key))
     ).fetchone()
     return int(row[0]) if row else 0
 
 
-def _keys_match(primary_key: Sequence[str]) -> sql.Composable:
+def keys_match(primary_key: Sequence[str]) -> sql.Composable:
     """``k.<key> = r.<key> and ...``: a key table ``k`` joined to a raw table ``r``."""
     return sql.SQL(" and ").join(
         sql.SQL("k.{c} = r.{c}").format(c=sql.Identifier(c)) for c in primary_key
@@ -436,12 +436,34 @@ def tombstone_missing(
 ) -> int:
     """Set ``_deleted_at`` on raw rows whose key is no longer among the source's keys."""
     ident = sql.Identifier
-    match = _keys_match(primary_key)
+    match = keys_match(primary_key)
     done = conn.execute(
         sql.SQL(
             "update {t} as r set _deleted_at = now() where r._deleted_at is null "
             "and not exists (select 1 from {k} as k where {match})"
         ).format(t=ident(schema, table), k=ident(key_table), match=match)
+    )
+    return done.rowcount
+
+
+def tombstone_keys(
+    conn: psycopg.Connection,
+    *,
+    schema: str,
+    table: str,
+    primary_key: Sequence[str],
+    key_table: str,
+) -> int:
+    """Set ``_deleted_at`` on the live raw rows whose key is in ``key_table`` (known deletes)."""
+    done = conn.execute(
+        sql.SQL(
+            "update {t} as r set _deleted_at = now() where r._deleted_at is null "
+            "and exists (select 1 from {k} as k where {match})"
+        ).format(
+            t=sql.Identifier(schema, table),
+            k=sql.Identifier(key_table),
+            match=keys_match(primary_key),
+        )
     )
     return done.rowcount
 
@@ -456,7 +478,7 @@ def count_missing(
 ) -> int:
     """Source keys with no live raw row: rows a windowed read could never bring back."""
     ident = sql.Identifier
-    match = _keys_match(primary_key)
+    match = keys_match(primary_key)
     row = conn.execute(
         sql.SQL(
             "select count(*) from {k} as k where not exists "

@@ -26,11 +26,14 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.lib import loading
+from aura_platform.config.models import SourceConfig, SourcesFile, TableConfig
+from aura_platform.lib import cdc, loading
 from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, open_sync_job
 from aura_platform.lib.drift import DriftPlan, plan_drift
+from aura_platform.settings import Settings
+from aura_platform.sources import pgoutput
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected, RowSource
+from aura_platform.sources.postgres_cdc import ChangeFeed, cdc_name
 from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect
 
@@ -151,6 +154,11 @@ def sync_table(
             and delete reconciliation are left alone.
         run_id: The Dagster run, for the audit row.
     """
+    if isinstance(source, SqlSource):
+        if spec.source.mode == "cdc" and not backfill:
+            return _sync_cdc(spec, warehouse_url, source, mask_urls, full_refresh, run_id)
+        if spec.source.mode == "cursor":
+            retire_feed(warehouse_url, spec, source)
     table = spec.table
     mode = "backfill" if backfill else "full_refresh" if full_refresh or table.full_refresh else ""
     mode = mode or ("incremental" if table.cursor else "full_refresh")
@@ -342,9 +350,13 @@ def _load_from_sql(
     batch_id: str,
     mode: str,
     reconcile: bool,
+    exported: str | None = None,
 ) -> _Loaded:
-    """The fast path: COPY out of a read-only snapshot straight into the stage (or raw)."""
-    with source.snapshot() as src:
+    """The fast path: COPY out of a read-only snapshot straight into the stage (or raw).
+
+    ``exported`` reads in a replication slot's exported snapshot (the CDC initial copy).
+    """
+    with source.snapshot(exported) as src:
         columns = source.columns(src, spec.table_name)
         if mode != "backfill" and not loading.raw_columns(wh, "raw", spec.raw_table):
             first = _first_load(wh, spec, source, src, columns, batch_id)
@@ -568,3 +580,338 @@ def _max_cursor(
         sql.SQL("select max({})::timestamp from {}").format(sql.Identifier(cursor), relation)
     ).fetchone()
     return row[0] if row else None
+
+
+# --- change data capture ----------------------------------------------------------------------
+
+
+def _stored_position(conn: psycopg.Connection, spec: TableSync) -> tuple[str, int] | None:
+    """The slot raw's CDC position belongs to, and that position; None before the first."""
+    row = conn.execute(
+        "select slot_name, confirmed_lsn::text from ops.cdc_slots "
+        "where source_system = %s and source_table = %s",
+        (spec.source_name, spec.table_name),
+    ).fetchone()
+    return (row[0], pgoutput.parse_lsn(row[1])) if row else None
+
+
+def _store_position(wh: psycopg.Connection, spec: TableSync, name: str, lsn: int) -> None:
+    """Raw's new position, in the transaction of the rows it covers."""
+    wh.execute(
+        """
+        insert into ops.cdc_slots (source_system, source_table, connection_env, slot_name,
+            publication_name, confirmed_lsn)
+        values (%s, %s, %s, %s, %s, %s::pg_lsn)
+        on conflict (source_system, source_table) do update set
+            connection_env = excluded.connection_env, slot_name = excluded.slot_name,
+            publication_name = excluded.publication_name, confirmed_lsn = excluded.confirmed_lsn,
+            confirmed_at = now(),
+            created_at = case when ops.cdc_slots.slot_name = excluded.slot_name
+                and ops.cdc_slots.confirmed_lsn <= excluded.confirmed_lsn
+                then ops.cdc_slots.created_at else now() end
+        """,
+        (spec.source_name, spec.table_name, spec.source.connection_env, name, name,
+         pgoutput.format_lsn(lsn)),
+    )  # fmt: skip
+
+
+def retire_feed(warehouse_url: str, spec: TableSync, source: SqlSource) -> bool:
+    """Drop the table's slot and publication if it has one (it went back to cursor mode).
+
+    A slot nobody reads keeps every WAL segment from its position on, until the source's disk
+    fills; so it goes as soon as the table is synced without it.
+    """
+    with connect(warehouse_url, autocommit=True) as wh:
+        stored = _stored_position(wh, spec)
+        if stored is None:
+            return False
+        with connect(source.url, autocommit=True) as src:
+            ChangeFeed(source, stored[0], spec.table_name).drop(src)
+        wh.execute(
+            "delete from ops.cdc_slots where source_system = %s and source_table = %s",
+            (spec.source_name, spec.table_name),
+        )
+    return True
+
+
+def retire_unconfigured_feeds(settings: Settings, sources: SourcesFile) -> list[str]:
+    """Drop the slots of tables no longer configured in mode cdc (source or table removed).
+
+    Returns the slots dropped. A source that cannot be reached keeps its slot for a later
+    run (and ``aura doctor`` keeps warning about it).
+    """
+    wanted = {
+        (name, table)
+        for name, config in sources.sources.items()
+        if config.mode == "cdc"
+        for table in config.tables
+    }
+    with connect(settings.warehouse_url, autocommit=True) as wh:
+        rows = wh.execute(
+            "select source_system, source_table, connection_env, slot_name from ops.cdc_slots"
+        ).fetchall()
+        dropped = []
+        for system, table, env, slot_name in rows:
+            if (system, table) in wanted:
+                continue
+            try:
+                source = SqlSource(settings.source_url(env))
+                with connect(source.url, autocommit=True) as src:
+                    ChangeFeed(source, slot_name, table).drop(src)
+            except (KeyError, psycopg.OperationalError):
+                continue
+            wh.execute(
+                "delete from ops.cdc_slots where source_system = %s and source_table = %s",
+                (system, table),
+            )
+            dropped.append(slot_name)
+    return dropped
+
+
+def _sync_cdc(
+    spec: TableSync,
+    warehouse_url: str,
+    source: SqlSource,
+    mask_urls: list[str] | None,
+    full_refresh: bool,
+    run_id: str | None,
+) -> SyncResult:
+    """Apply the table's change stream to raw, or take the initial snapshot with a new slot.
+
+    The order is what makes a crash harmless: changes are peeked (not consumed), applied to raw
+    together with their end position in one warehouse transaction, and only after that commit is
+    the slot advanced. Dying before the commit leaves raw and the slot as they were; dying after
+    it leaves the slot behind raw, and the next sync skips the transactions raw already has.
+    """
+    name = cdc_name(spec.source_name, spec.table_name)
+    feed = ChangeFeed(source, name, spec.table_name)
+    with table_lock(warehouse_url, spec) as locked, connect(source.url, autocommit=True) as src:
+        state = _read_state(locked, spec)
+        stored = _stored_position(locked, spec)
+        slot = feed.slot(src)
+        existed = bool(loading.raw_columns(locked, "raw", spec.raw_table))
+        snapshot = (
+            full_refresh or not existed or slot is None or stored is None or stored[0] != name
+        )
+        before = None if snapshot or stored is None else stored[1]
+        batch_id = str(uuid.uuid4())
+        job_id = open_sync_job(
+            warehouse_url,
+            batch_id=batch_id,
+            source_system=spec.source_name,
+            source_table=spec.table_name,
+            target_table=f"raw.{spec.raw_table}",
+            sync_mode="cdc_snapshot" if snapshot else "cdc",
+            watermark_before=state.watermark,
+            config={**spec.table.model_dump(), "transport": "sql", "mode": "cdc", "slot": name},
+            run_id=run_id,
+            asset_key=spec.asset_key,
+            lsn_before=before,
+        )
+        try:
+            if snapshot:
+                if slot is not None or stored is not None:
+                    feed.drop(src)  # a slot raw has no position for: start again from a snapshot
+                feed.ensure_publication(src, spec.table.primary_key)
+                with feed.create_slot() as (after, exported):
+                    loaded, live = _cdc_snapshot(
+                        warehouse_url, spec, source, exported, batch_id, existed, state, name, after
+                    )
+            else:
+                assert stored is not None and slot is not None
+                if slot.confirmed_lsn < stored[1]:
+                    feed.advance(src, stored[1])  # the last sync committed, then died
+                feed.heartbeat(src)
+                loaded, live, after = _cdc_changes(
+                    warehouse_url, spec, feed, stored[1], batch_id, state, name
+                )
+                if after > stored[1]:
+                    feed.advance(src, after)
+            raw_types = loading.raw_columns(locked, "raw", spec.raw_table)
+        except Exception as exc:
+            fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
+            raise
+        outcome = SyncOutcome(
+            processed=loaded.counts.staged + loaded.quarantined,
+            inserted=loaded.counts.inserted,
+            updated=loaded.counts.updated,
+            deleted=loaded.deleted or 0,
+            quarantined=loaded.quarantined,
+            watermark_after=loaded.watermark,
+            details=loaded.details,
+            lsn_after=after,
+        )
+        close_sync_job(warehouse_url, job_id, outcome)
+    return SyncResult(
+        job_id=job_id,
+        batch_id=batch_id,
+        mode="cdc_snapshot" if snapshot else "cdc",
+        outcome=outcome,
+        watermark_before=state.watermark,
+        row_count=live,
+        columns=raw_types,
+        drift=loaded.drift,
+    )
+
+
+def _cdc_snapshot(
+    warehouse_url: str,
+    spec: TableSync,
+    source: SqlSource,
+    exported: str,
+    batch_id: str,
+    existed: bool,
+    state: _State,
+    name: str,
+    start: int,
+) -> tuple[_Loaded, int]:
+    """The whole table as of the slot's start, merged into raw (deletes reconciled if raw was
+    there before), committed with the slot's start as raw's position."""
+    with connect(warehouse_url) as wh, wh.transaction():
+        _abort_if_client_dies(wh)
+        loaded = _load_from_sql(
+            wh, spec, source, ReadWindow(None), batch_id, "full_refresh", existed, exported
+        )
+        live = _live_rows(wh, spec, loaded, state.live_rows if existed else 0)
+        watermark = max(filter(None, [state.watermark, loaded.watermark]), default=None)
+        _store_state(wh, spec, watermark, batch_id, live, True)
+        _store_position(wh, spec, name, start)
+    loaded.watermark = watermark
+    loaded.details["cdc"] = {"slot": name, "snapshot_lsn": pgoutput.format_lsn(start)}
+    return loaded, live
+
+
+def _cdc_changes(
+    warehouse_url: str,
+    spec: TableSync,
+    feed: ChangeFeed,
+    applied_until: int,
+    batch_id: str,
+    state: _State,
+    name: str,
+) -> tuple[_Loaded, int, int]:
+    """Fold the slot's pending changes and apply them, segment by segment, in one transaction.
+
+    Returns what was loaded, raw's live rows and raw's new position.
+    """
+    stats = cdc.FoldStats()
+    counts = loading.UpsertCounts(0, 0, 0)
+    quarantined = deleted = 0
+    plan = DriftPlan()
+    watermark = state.watermark
+    truncated = False
+    with connect(warehouse_url) as wh, wh.transaction():
+        _abort_if_client_dies(wh)
+        segments = cdc.fold(
+            feed.peek(),
+            schema=feed.source.schema,
+            table=spec.table_name,
+            primary_key=spec.table.primary_key,
+            applied_until=applied_until,
+            type_names=feed.type_names,
+            stats=stats,
+        )
+        for n, segment in enumerate(segments):
+            step = _prepare_raw(wh, spec, segment.columns, batch_id)
+            plan = _merge_plans(plan, step)
+            more, quarantined_now, deleted_now, cursor = _apply_segment(
+                wh, spec, segment, step, batch_id, n
+            )
+            counts, quarantined, deleted = (
+                counts + more,
+                quarantined + quarantined_now,
+                (deleted + deleted_now),
+            )
+            truncated = truncated or segment.truncated
+            watermark = max(filter(None, [watermark, cursor]), default=None)
+        known = state.live_rows is not None and not truncated
+        live = (
+            state.live_rows + counts.inserted + counts.revived - deleted  # type: ignore[operator]
+            if known
+            else _live_rows(wh, spec, _Loaded(counts, quarantined, 0, None, plan, {}), None)
+        )
+        after = max(applied_until, stats.last_commit_end)
+        _store_state(wh, spec, watermark, batch_id, live, True)
+        _store_position(wh, spec, name, after)
+    details = _details(plan, deleted, None)
+    details["cdc"] = {
+        "slot": name,
+        "transactions": stats.transactions,
+        "skipped_transactions": stats.skipped_transactions,
+        "changes": stats.changes,
+        "truncates": stats.truncates,
+    }
+    loaded = _Loaded(counts, quarantined, deleted, watermark, plan, details, live)
+    return loaded, live, after
+
+
+def _merge_plans(total: DriftPlan, step: DriftPlan) -> DriftPlan:
+    """The drift of a whole sync, for its report: every segment's changes together."""
+    return DriftPlan(
+        added=total.added + step.added,
+        widened=total.widened + step.widened,
+        conflicts=[*total.conflicts, *(c for c in step.conflicts if c not in total.conflicts)],
+        removed=sorted(set(total.removed) | set(step.removed)),
+    )
+
+
+def _apply_segment(
+    wh: psycopg.Connection,
+    spec: TableSync,
+    segment: cdc.Segment,
+    plan: DriftPlan,
+    batch_id: str,
+    n: int,
+) -> tuple[loading.UpsertCounts, int, int, datetime | None]:
+    """Truncate, upsert and tombstone one segment's net changes; counts and max cursor."""
+    raw = sql.Identifier("raw", spec.raw_table)
+    pk = spec.table.primary_key
+    tombstoned = 0
+    if segment.truncated:
+        tombstoned += wh.execute(
+            sql.SQL("update {} set _deleted_at = now() where _deleted_at is null").format(raw)
+        ).rowcount
+    columns = segment.columns
+    marker = Column("_cdc_unchanged", "text[]")
+    stage = loading.create_stage(wh, f"{spec.raw_table}_cdc{n}", [*columns, marker])
+    unchanged: set[str] = set()
+    deletes: list[cdc.Key] = []
+    with wh.cursor().copy(sql.SQL("copy {} from stdin").format(sql.Identifier(stage))) as copy:
+        for key, row in segment.rows.items():
+            if row is None:
+                deletes.append(key)
+                continue
+            missing = [c.name for c, v in zip(columns, row, strict=True) if v is pgoutput.UNCHANGED]
+            unchanged.update(missing)
+            values = [None if v is pgoutput.UNCHANGED else v for v in row]
+            copy.write_row([*values, missing])
+    for column in sorted(unchanged):
+        # A TOASTed value the update did not touch is not in the stream: raw still has it.
+        wh.execute(
+            sql.SQL(
+                "update {s} as k set {c} = r.{c} from {raw} as r "
+                "where {match} and {name} = any(k._cdc_unchanged)"
+            ).format(
+                s=sql.Identifier(stage),
+                c=sql.Identifier(column),
+                raw=raw,
+                match=loading.keys_match(pk),
+                name=sql.Literal(column),
+            )
+        )
+    counts, quarantined, cursor = _finish_load(
+        wh, spec, stage, columns, plan, [], batch_id, count_revived=True
+    )
+    if deletes:
+        keys = [c for c in columns if c.name in pk]
+        keys.sort(key=lambda c: pk.index(c.name))
+        key_stage = loading.create_stage(wh, f"{spec.raw_table}_cdcdel{n}", keys)
+        with wh.cursor().copy(
+            sql.SQL("copy {} from stdin").format(sql.Identifier(key_stage))
+        ) as copy:
+            for key in deletes:
+                copy.write_row(key)
+        tombstoned += loading.tombstone_keys(
+            wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
+        )
+    return counts, quarantined, tombstoned, cursor

@@ -21,11 +21,19 @@ class SqlSource:
         self.schema = schema
 
     @contextmanager
-    def snapshot(self) -> Iterator[psycopg.Connection]:
-        """A read-only connection whose queries all see one consistent snapshot."""
+    def snapshot(self, exported: str | None = None) -> Iterator[psycopg.Connection]:
+        """A read-only connection whose queries all see one consistent snapshot.
+
+        ``exported`` names a snapshot exported by another session (a replication slot's, for
+        change data capture) to read in instead of a fresh one.
+        """
         with connect(self.url, read_only=True) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
+                if exported is not None:
+                    conn.execute(
+                        sql.SQL("set transaction snapshot {}").format(sql.Literal(exported))
+                    )
                 yield conn
 
     def columns(self, conn: psycopg.Connection, table: str) -> list[Column]:

@@ -36,9 +36,23 @@ def ensure_database(settings: Settings, database: str) -> str:
 
 
 def drop_database(settings: Settings, database: str) -> None:
-    """Drop ``database`` (closing its connections first); used to rebuild demo sources."""
+    """Drop ``database`` (closing its connections first); used to rebuild demo sources.
+
+    Its replication slots (CDC tables) go first: PostgreSQL refuses to drop a database that
+    has any, and they would mean nothing for the database rebuilt in its place.
+    """
     url = embedded.ensure_started(settings)
     with connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(
+            "select pg_terminate_backend(active_pid) from pg_replication_slots "
+            "where database = %s and active_pid is not null",
+            (database,),
+        )
+        conn.execute(
+            "select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+            "where database = %s",
+            (database,),
+        )
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
         )

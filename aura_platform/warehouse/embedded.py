@@ -136,12 +136,28 @@ def _init(settings: Settings, user: str | None) -> None:
         "max_connections = 200\n"
         "shared_buffers = '256MB'\n"
         "maintenance_work_mem = '256MB'\n"
-        # A laptop warehouse with no replicas: bulk loads into tables created in the same
-        # transaction skip WAL, and big syncs don't checkpoint every few seconds.
-        "wal_level = minimal\n"
-        "max_wal_senders = 0\n"
-        "max_wal_size = '4GB'\n"
+        # Big syncs don't checkpoint every few seconds.
+        "max_wal_size = '4GB'\n" + _REPLICATION_SETTINGS
     )
+
+
+# The demo sources (Odoo, APN) live on this server too, so it publishes logical changes for
+# `mode: cdc`: one slot per CDC table, plus room for the tests' and a few more.
+_REPLICATION_SETTINGS = "wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 64\n"
+
+
+def _ensure_replication(settings: Settings) -> None:
+    """Bring a data folder initialised before CDC (``wal_level = minimal``) up to date.
+
+    The settings file is read top to bottom and the last line of a setting wins, so appending
+    is enough; it takes effect at the next start.
+    """
+    conf = settings.pg_data / "postgresql.auto.conf"
+    lines = [line.split("=", 1) for line in conf.read_text().splitlines() if "=" in line]
+    levels = [value.strip().strip("'") for key, value in lines if key.strip() == "wal_level"]
+    if levels and levels[-1] != "logical":
+        with conf.open("a") as out:
+            out.write(_REPLICATION_SETTINGS)
 
 
 def ensure_started(settings: Settings) -> str:
@@ -156,6 +172,7 @@ def ensure_started(settings: Settings) -> str:
         if not (settings.pg_data / "PG_VERSION").exists():
             _init(settings, user)
         if not status(settings).running:
+            _ensure_replication(settings)
             if _port_taken(settings.pg_port):
                 raise WarehouseError(
                     f"port {settings.pg_port} on 127.0.0.1 is taken by another process; "

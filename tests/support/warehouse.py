@@ -7,7 +7,7 @@ from aura_platform.warehouse.connection import connect
 # Data tables the platform writes; the migrations' own bookkeeping stays.
 _OPS_TABLES = (
     "sync_jobs", "sync_watermarks", "data_quality_checks", "transformation_log", "quarantine",
-    "schema_changes", "landed_files",
+    "schema_changes", "landed_files", "cdc_slots",
 )  # fmt: skip
 
 
