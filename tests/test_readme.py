@@ -51,7 +51,9 @@ def test_the_readme_starts_with_a_way_in_and_keeps_reference_in_docs() -> None:
     first = readme.split("## First ten minutes")[1].split("\n## ")[0]
     assert "make demo" in first and "http://127.0.0.1:3000" in first
     assert ".venv/bin/aura dev" in first and "source .venv/bin/activate" in first
-    assert readme.index("## First ten minutes") < readme.index("## Contents") < readme.index(
-        "## Set-up"
+    assert (
+        readme.index("## First ten minutes")
+        < readme.index("## Contents")
+        < readme.index("## Set-up")
     )
     assert "## Benchmarks" not in readme  # measured tables live in docs/benchmarks.md
