@@ -13,11 +13,13 @@ from aura_platform.defs.dbt.assets import aura_dbt_models
 from aura_platform.defs.dbt.project import aura_dbt_project
 from aura_platform.defs.dbt.translator import (
     AuraDbtTranslator,
+    check_description,
     description,
     layer_group,
     materialization_kinds,
     model_asset_key,
     owners,
+    relation_under_test,
     source_asset_key,
 )
 
@@ -60,6 +62,10 @@ def test_a_model_is_keyed_by_the_schema_and_table_it_builds(manifest: dict[str, 
     assert model_asset_key(_model(manifest, "stg_odoo__crm_leads")) == dg.AssetKey(
         ["staging", "stg_odoo__crm_leads"]
     )
+    # The key's first part is the layer the group names too, not the schema of another layer.
+    assert model_asset_key(
+        _model(manifest, "int_opportunities_joined_to_related_records")
+    ) == dg.AssetKey(["intermediate", "int_opportunities_joined_to_related_records"])
 
 
 def test_a_model_is_grouped_by_its_layer_folder(manifest: dict[str, Any]) -> None:
@@ -139,3 +145,35 @@ def test_core_assets_are_tables_owned_and_grouped_for_the_ui() -> None:
     assert spec.group_name == "core"
     assert spec.owners == ["team:data-platform"]
     assert spec.kinds == {"dbt", "postgres", "table"}
+
+
+def _test(manifest: dict[str, Any], prefix: str) -> tuple[str, Props]:
+    return next((k, n) for k, n in manifest["nodes"].items() if k.startswith(prefix))
+
+
+def test_a_generic_test_is_described_by_a_sentence_of_its_kind_column_and_model(
+    manifest: dict[str, Any],
+) -> None:
+    _, not_null = _test(manifest, "test.aura.not_null_odoo_opportunities_opportunity_id")
+    assert check_description(not_null) == (
+        "`opportunity_id` is never null in odoo_opportunities. A failure blocks what is downstream."
+    )
+    _, accepted = _test(manifest, "test.aura.accepted_values_odoo_opportunities_pod_type")
+    assert "only takes the values `partner_originated`, `aws_originated`" in check_description(
+        accepted
+    )
+
+
+def test_a_singular_test_keeps_its_yaml_description(manifest: dict[str, Any]) -> None:
+    _, balances = _test(manifest, "test.aura.assert_trial_balance_balances")
+    assert check_description(balances).startswith("Every entity's trial balance balances")
+
+
+def test_a_test_is_recorded_against_the_relation_it_checks(manifest: dict[str, Any]) -> None:
+    unique_id, _ = _test(manifest, "test.aura.not_null_odoo_opportunities_opportunity_id")
+    assert relation_under_test(manifest, unique_id) == ("core", "odoo_opportunities")
+    unique_id, _ = _test(manifest, "test.aura.not_null_int_users_joined_to_partners_user_id")
+    assert relation_under_test(manifest, unique_id) == (
+        "intermediate",
+        "int_users_joined_to_partners",
+    )

@@ -1,12 +1,14 @@
 """The code location: what it defines (a snapshot, as a regression net) and how it loads."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.metadata import normalize_metadata
 
 from aura_platform.definitions import defs
 from aura_platform.runner import prepare_environment
@@ -14,6 +16,11 @@ from aura_platform.settings import Settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 HEAVY_MODULES = ("torch", "FlagEmbedding", "transformers", "great_expectations")
+# The UI renders descriptions as Markdown: a <word> outside a code span is taken for HTML, dropped.
+HTML_LIKE = re.compile(r"<[A-Za-z_/][^>]*>")
+# Metadata the UI itself hides (its webapp lists these keys); any other object it cannot
+# serialise shows as a "[Class] (unserializable)" row.
+HIDDEN_BY_THE_UI = {"dagster_dbt/manifest", "dagster_dbt/dagster_dbt_translator"}
 
 
 def _describe(definitions: dg.Definitions) -> str:
@@ -60,6 +67,42 @@ def test_every_asset_has_a_group_an_owner_a_kind_and_a_description() -> None:
         assert spec.description, key
         assert spec.kinds, key
         assert spec.owners, key
+
+
+def _reads_wrong(text: str | None) -> bool:
+    return (
+        not text or "No description" in text or bool(HTML_LIKE.search(re.sub(r"`[^`]*`", "", text)))
+    )
+
+
+def test_every_asset_column_and_check_reads_right_in_the_ui() -> None:
+    graph = defs().resolve_asset_graph()
+    wrong = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        spec = node.to_asset_spec()
+        schema = spec.metadata.get("dagster/column_schema")
+        columns = schema.columns if isinstance(schema, dg.TableSchema) else []
+        wrong += [
+            f"{key.to_user_string()} description" for t in [spec.description] if _reads_wrong(t)
+        ]
+        wrong += [
+            f"{key.to_user_string()}.{c.name}"
+            for c in columns
+            if c.description and _reads_wrong(c.description)
+        ]
+        shown = normalize_metadata(dict(spec.metadata), allow_invalid=True)
+        wrong += [
+            f"{key.to_user_string()} metadata {name}"
+            for name, value in shown.items()
+            if name not in HIDDEN_BY_THE_UI and "(unserializable)" in str(value.value)
+        ]
+    for check in graph.asset_check_keys:
+        if _reads_wrong(graph.get_check_spec(check).description):
+            wrong.append(f"check {check.asset_key.to_user_string()}:{check.name}")
+    assert wrong == []
 
 
 def test_loading_the_code_location_does_not_import_ml_or_gx_libraries() -> None:

@@ -24,3 +24,36 @@ def test_set_up_has_two_commands_and_ci_runs_the_test_one() -> None:
     assert commands == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.+)$", markdown, flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
+
+
+def test_every_link_from_the_readme_and_docs_reaches_a_file_and_heading() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if "://" in target:
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists() or (anchor and anchor not in _anchors(linked.read_text())):
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert broken == []
+
+
+def test_the_readme_starts_with_a_way_in_and_keeps_reference_in_docs() -> None:
+    readme = _readme()
+    first = readme.split("## First ten minutes")[1].split("\n## ")[0]
+    assert "make demo" in first and "http://127.0.0.1:3000" in first
+    assert ".venv/bin/aura dev" in first and "source .venv/bin/activate" in first
+    assert (
+        readme.index("## First ten minutes")
+        < readme.index("## Contents")
+        < readme.index("## Set-up")
+    )
+    assert "## Benchmarks" not in readme  # measured tables live in docs/benchmarks.md

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -73,7 +73,6 @@ class SourceConfig(_Strict):
     secret_env: EnvName | None = None  # Odoo API: password or API key
     folder: str | None = Field(default=None, pattern=r"^[a-z0-9_/.-]+$")  # under AURA_DATA_DIR
     owners: list[str] = Field(default_factory=list)
-    partitions_start: date | None = None  # daily backfill partitions on the cursor from this day
     # Syncs of this source running at once across all runs (its Dagster pool source_<name>);
     # unset = the instance's default pool limit (dagster.yaml).
     max_connections: int | None = Field(default=None, ge=1, le=100)

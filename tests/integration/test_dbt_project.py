@@ -437,7 +437,7 @@ def test_the_transformation_log_has_one_row_per_model_of_the_build(
         ["raw.odoo_crm_lead"],
     )
     core = log["odoo_opportunities"]
-    assert core["source_tables"] == ["staging.int_opportunities_joined_to_related_records"]
+    assert core["source_tables"] == ["intermediate.int_opportunities_joined_to_related_records"]
     assert core["rows_affected"] == _count(raw, "select count(*) from core.odoo_opportunities")
 
 

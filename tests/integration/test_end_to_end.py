@@ -14,6 +14,7 @@ from support.warehouse import reset_warehouse
 
 from aura_platform.cli import main
 from aura_platform.config.loader import load_sources
+from aura_platform.definitions import defs
 from aura_platform.demo.generator import generate_demo
 from aura_platform.demo.ground_truth import ground_truth
 from aura_platform.demo.mongo import load_mongo_documents
@@ -125,11 +126,38 @@ def test_the_gx_check_left_a_record_in_ops(settings: Settings, first_run: RunRep
     assert sync_job is not None
 
 
+def test_every_check_of_the_run_left_one_record_in_ops_dbt_tests_included(
+    settings: Settings, first_run: RunReport
+) -> None:
+    with connect(settings.warehouse_url) as conn:
+        recorded = conn.execute(
+            "select check_name, check_type from ops.data_quality_checks where dagster_run_id = %s",
+            (first_run.run_id,),
+        ).fetchall()
+    assert sorted(name for name, _ in recorded) == sorted(c.name for c in first_run.checks)
+    assert ("not_null_odoo_opportunities_opportunity_id", "dbt_test") in recorded
+
+
 def test_the_run_is_stored_in_the_postgres_backed_dagster_instance(first_run: RunReport) -> None:
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         run = instance.get_run_by_id(first_run.run_id)
     assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_every_raw_asset_shows_as_materialized_by_the_run_with_no_partition_missing(
+    first_run: RunReport,
+) -> None:
+    # What the catalog reads: an unpartitioned asset's status is its latest materialization; a
+    # partitioned one would read its partitions' status, all missing after an unpartitioned run.
+    graph = defs().resolve_asset_graph()
+    raw = [key for key in graph.get_all_asset_keys() if key.path[0] == "raw"]
+    assert raw and [k for k in raw if graph.get(k).partitions_def is not None] == []
+    with dg.DagsterInstance.get() as instance:
+        latest = {k: instance.get_latest_materialization_event(k) for k in raw}
+    assert {k.to_user_string(): e.run_id if e else None for k, e in latest.items()} == {
+        k.to_user_string(): first_run.run_id for k in raw
+    }
 
 
 def test_every_opportunity_is_embedded_twice_and_indexed(

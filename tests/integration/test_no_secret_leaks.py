@@ -33,11 +33,13 @@ CASES = {
     "echoed by libpq": ("Canary-Echoed%zz-7731", 'invalid percent-encoded token: \\"***\\"'),
 }
 
+BACKFILL = '{"resources": {"backfill": {"config": {"start": "2025-11-10", "end": "2025-11-11"}}}}'
+
 
 def _materialize(odoo_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "aura_platform.cli", "dagster", "asset", "materialize",
-         "--select", "raw/odoo/crm_lead", "--partition-range", "2025-11-10...2025-11-11"],
+         "--select", "raw/odoo/crm_lead", "--config-json", BACKFILL],
         capture_output=True, text=True, env={**os.environ, "AURA_ODOO_URL": odoo_url},
     )  # fmt: skip
 

@@ -75,3 +75,61 @@ def test_an_assets_checks_show_the_great_expectations_result(
     checked = page.get_by_role("row").filter(has_text="records_checked")
     expect(checked).to_contain_text(str(row[0]))
     shot("dagster-asset-checks")
+
+
+# What the catalog and the asset pages read: whether an asset is partitioned (then its status is
+# its partitions') and its latest materialization (the status of an unpartitioned asset).
+ASSET_STATUS = """{ assetsOrError { ... on AssetConnection { nodes {
+    key { path }
+    assetMaterializations(limit: 1) { runId }
+    definition { isPartitioned groupName description
+        assetChecksOrError { ... on AssetChecks { checks { name description } } } }
+} } }
+runsOrError { ... on Runs { results { runId jobName status } } } }"""
+
+
+def test_after_the_run_every_raw_asset_is_materialized_and_healthy_not_missing_partitions(
+    page: Page, dagster_ui: str, shot: Callable[[str], Path]
+) -> None:
+    answer = page.request.post(f"{dagster_ui}/graphql", data={"query": ASSET_STATUS}).json()
+    nodes = [n for n in answer["data"]["assetsOrError"]["nodes"] if n["definition"]]
+    raw = {"/".join(n["key"]["path"]): n for n in nodes if n["key"]["path"][0] == "raw"}
+    assert raw and {k: n["definition"]["isPartitioned"] for k, n in raw.items()} == dict.fromkeys(
+        raw, False
+    )
+    runs = answer["data"]["runsOrError"]["results"]
+    main = {r["runId"] for r in runs if r["jobName"] == "main" and r["status"] == "SUCCESS"}
+    latest = {k: {m["runId"] for m in n["assetMaterializations"]} for k, n in raw.items()}
+    assert main and [k for k, ids in latest.items() if not ids <= main or not ids] == []
+    page.goto(f"{dagster_ui}/assets/raw/odoo/crm_lead")
+    expect(
+        page.get_by_text(re.compile(r"^(Materialized|Latest materialization)$")).first
+    ).to_be_visible()
+    expect(page.get_by_text(re.compile(r"\d+ partitions|Missing \(\d+\)"))).to_have_count(0)
+    shot("dagster-raw-asset-materialized")
+
+
+def test_every_asset_and_check_has_a_description_and_no_unserializable_metadata(
+    page: Page, dagster_ui: str, shot: Callable[[str], Path]
+) -> None:
+    answer = page.request.post(f"{dagster_ui}/graphql", data={"query": ASSET_STATUS}).json()
+    nodes = [n for n in answer["data"]["assetsOrError"]["nodes"] if n["definition"]]
+    assert nodes and [n["key"]["path"] for n in nodes if not n["definition"]["description"]] == []
+    checks = [c for n in nodes for c in n["definition"]["assetChecksOrError"].get("checks", [])]
+    assert len(checks) > 100 and [c["name"] for c in checks if not c["description"]] == []
+    # Intermediate models: keyed and grouped by their layer, not as staging.
+    intermediate = [n for n in nodes if n["key"]["path"][-1].startswith("int_")]
+    layers = {(n["key"]["path"][0], n["definition"]["groupName"]) for n in intermediate}
+    assert intermediate and layers == {("intermediate", "intermediate")}
+
+    page.goto(f"{dagster_ui}/assets/core/odoo_opportunities")
+    # The embedded text's shape, placeholders and all, as the YAML writes it.
+    expect(page.get_by_text("<company> (<domain>). Opportunity: <name>").first).to_be_visible()
+    expect(page.get_by_text("(unserializable)")).to_have_count(0)
+    shot("dagster-core-asset-definition")
+    page.goto(f"{dagster_ui}/assets/core/odoo_opportunities?view=checks")
+    # The first check (a dbt accepted_values test) opens selected, with its generated sentence.
+    sentence = page.get_by_text("of odoo_opportunities only takes the values")
+    expect(sentence.first).to_be_visible()
+    expect(page.get_by_text("No description provided")).to_have_count(0)
+    shot("dagster-dbt-check-descriptions")

@@ -48,3 +48,14 @@ def test_a_core_models_lineage_graph_reaches_its_raw_source(
         "model.aura.stg_odoo__crm_leads",
         "source.aura.odoo.crm_lead",
     } <= ancestors
+
+
+def test_the_docs_open_on_the_projects_overview(
+    page: Page, dbt_docs: str, shot: Callable[[str], Path]
+) -> None:
+    page.goto(dbt_docs)  # the site's landing page
+    expect(
+        page.get_by_role("heading", name="Aura: from source tables to searchable core models")
+    ).to_be_visible()
+    expect(page.get_by_text("Welcome!", exact=True)).to_have_count(0)
+    shot("dbt-docs-overview")

@@ -1,16 +1,15 @@
 """Raw ingestion assets, one per table in ``assets_config/sources.yaml``; no per-table code.
 
-Tables with a cursor get daily partitions on it with a single-run backfill policy: a partition
-range re-syncs exactly the rows whose cursor falls in it, while an unpartitioned run (the main
-job, the nightly schedule) syncs incrementally from the watermark.
+Every raw asset is unpartitioned: a run (the main job, the nightly schedule) syncs the whole
+table incrementally from its watermark, so the UI shows each materialization as the table's
+state. A backfill is the same asset run with the ``backfill`` resource's date range: it re-syncs
+exactly the rows of a table with a cursor whose cursor falls in that range.
 """
-
-from datetime import UTC, datetime
 
 import dagster as dg
 
 from aura_platform.config.loader import load_sources
-from aura_platform.defs.resources import WarehouseResource
+from aura_platform.defs.resources import BackfillWindow, WarehouseResource
 from aura_platform.lib.faults import is_permanent
 from aura_platform.lib.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import mask_secrets
@@ -25,18 +24,6 @@ ROW_SOURCE_KINDS = {"sql": "postgres", "mongo": "mongodb", "apn_files": "json"}
 
 class SyncConfig(dg.Config):
     full_refresh: bool = False
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _backfill_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime] | None:
-    """The partition range of a backfill run as a naive-UTC cursor window; None otherwise."""
-    if not context.has_partition_key_range and not context.has_partition_key:
-        return None
-    window = context.partition_time_window
-    return _naive_utc(window.start), _naive_utc(window.end)
 
 
 def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
@@ -67,12 +54,6 @@ def _materialize_result(result: SyncResult) -> dg.MaterializeResult:
 def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
     """The raw asset of one configured table."""
     source = spec.source
-    partitioned = source.partitions_start is not None and spec.table.cursor is not None
-    partitions = (
-        dg.DailyPartitionsDefinition(start_date=source.partitions_start.isoformat())
-        if partitioned and source.partitions_start
-        else None
-    )
 
     @dg.asset(
         key=["raw", spec.source_name, spec.table_name],
@@ -85,17 +66,22 @@ def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
             f"{', '.join(spec.table.primary_key)}"
             + (f", incremental on {spec.table.cursor}." if spec.table.cursor else ".")
         ),
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         retry_policy=SOURCE_RETRY,
         pool=f"source_{spec.source_name}",
         tags={"aura/source": spec.source_name, "aura/transport": source.transport},
     )
     def _raw_asset(
-        context: dg.AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        warehouse: WarehouseResource,
+        backfill: BackfillWindow,
     ) -> dg.MaterializeResult:
         from aura_platform.sources.registry import open_source, source_secrets
 
+        window = backfill.window()
+        if window and spec.table.cursor is None:
+            context.log.warning(f"raw.{spec.raw_table} has no cursor: synced whole, not backfilled")
+            window = None
         settings = warehouse.settings()
         urls = source_secrets(source, settings)
         try:
@@ -105,7 +91,7 @@ def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
                 source=open_source(spec.source_name, source, settings),
                 mask_urls=urls,
                 full_refresh=config.full_refresh,
-                backfill=_backfill_window(context),
+                backfill=window,
                 run_id=context.run.run_id,
             )
         except Exception as exc:
