@@ -16,7 +16,7 @@ from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
+    from dagster import DagsterInstance, ExecuteInProcessResult, JobDefinition, JobExecutionResult
 
 
 @dataclass
@@ -108,7 +108,7 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
     prepare_environment(settings)
     job = defs().resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = _execute(job_name, job, settings, instance)
     report = RunReport(run_id=result.run_id, success=result.success)
     for event in result.all_events:
         if event.step_key is None:
@@ -134,6 +134,27 @@ def run_job(settings: Settings, job_name: str = "main") -> RunReport:
         )
     report.table_rows = table_row_counts(settings.warehouse_url)
     return report
+
+
+def _execute(
+    job_name: str, job: JobDefinition, settings: Settings, instance: DagsterInstance
+) -> ExecuteInProcessResult | JobExecutionResult:
+    """Run the job here, or, for another executor, hand its steps to that executor.
+
+    ``execute_in_process`` ignores the job's executor; ``execute_job`` orchestrates in this
+    process and runs each step where the executor puts it (child processes, Celery workers),
+    which must be able to load the job again: hence the module pointer.
+    """
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    if settings.executor == "in_process":
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+    repository = ReconstructableRepository.for_module("aura_platform.definitions", "defs")
+    with dg.execute_job(
+        repository.get_reconstructable_job(job_name), instance=instance, raise_on_error=False
+    ) as result:
+        return result
 
 
 def table_row_counts(
