@@ -1,13 +1,14 @@
 """Benchmark the main job's wall time per executor: in-process, multiprocess, Celery (2 workers).
 
 Run with ``.venv/bin/python bench/executors.py [--scale 5] [--workers 2]`` (needs Debian's
-``redis-server``). With the developer's ``AURA_HOME`` and ``AURA_PG_PORT`` it regenerates the demo
-at ``--scale`` (seed 7) and, for each executor in turn, empties the warehouse's data layers (as the
-integration tests do, ``tests/support/warehouse.py``) and times ``run_job`` of the main job from
-nothing, so every executor does the same full load. Celery runs on a private Redis and
-``--workers`` workers of ``aura_platform.celery_app`` (``tests/support/celery_workers.py``), one
-step at a time each, started before the clock starts; each worker loads the code location at its
-first step, inside the measured time, as a freshly started worker would.
+``redis-server``). With the developer's ``AURA_HOME`` and ``AURA_PG_PORT``, before each
+executor's run, it empties the warehouse's data layers (as the integration tests do,
+``tests/support/warehouse.py``) and regenerates the demo at ``--scale`` (seed 7); then it times
+``run_job`` of the main job, so every executor does the same full load. Celery runs on a private
+Redis and ``--workers`` workers of ``aura_platform.celery_app``
+(``tests/support/celery_workers.py``), one step at a time each, started before the clock starts;
+each worker loads the code location at its first step, inside the measured time, as a freshly
+started worker would.
 
 Prints one line per executor with the wall time and its ratio to in-process, and the core count:
 the executors' overhead per step and their gain from parallel steps depend on both. Exits 0
@@ -34,10 +35,11 @@ from aura_platform.settings import Settings
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 
 
-def _timed_run(executor: str) -> float:
+def _timed_run(executor: str, scale: float) -> float:
     os.environ["AURA_EXECUTOR"] = executor
     settings = Settings.from_env()
     reset_warehouse(settings.warehouse_url)
+    generate_demo(settings, seed=7, scale=scale)  # again: a run archives the landing files
     start = time.monotonic()
     report = run_job(settings)
     seconds = time.monotonic() - start
@@ -54,9 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     prepare_warehouse(settings)
-    generate_demo(settings, seed=7, scale=args.scale)
     print(f"main job on the demo at scale {args.scale}, {os.cpu_count()} cores", flush=True)
-    times = {name: _timed_run(name) for name in ("in_process", "multiprocess")}
+    times = {name: _timed_run(name, args.scale) for name in ("in_process", "multiprocess")}
     with tempfile.TemporaryDirectory() as logs, redis_server(Path(logs)) as url:
         os.environ["AURA_EXECUTOR"] = "celery"
         os.environ["AURA_CELERY_BROKER_URL"] = url
@@ -64,7 +65,7 @@ def main() -> None:
         names = [f"bench{i}" for i in range(args.workers)]
         env = Settings.from_env().subprocess_env()
         with celery_workers(names, env, Path(logs)):
-            times[f"celery x{args.workers}"] = _timed_run("celery")
+            times[f"celery x{args.workers}"] = _timed_run("celery", args.scale)
     base = times["in_process"]
     print(f"\n{'executor':<14} {'wall s':>8} {'÷ in-process':>13}")
     for name, seconds in times.items():
