@@ -11,7 +11,7 @@ LOCK := requirements.lock
 COMPILE := pip-compile --quiet --extra dev --allow-unsafe --generate-hashes --no-strip-extras \
 	--no-emit-index-url --no-emit-find-links -c torch-cpu.txt pyproject.toml
 
-.PHONY: demo test lint down clean lock upgrade-check
+.PHONY: demo test test-celery lint down clean lock upgrade-check
 
 $(STAMP): $(LOCK) pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 	$(BIN)/ruff check aura_platform tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The main job on two real Celery workers and redis-server (Debian's package): not in `make test`,
+# whose CI budget its 8 to 12 minutes would break.
+test-celery: $(STAMP)
+	$(BIN)/pytest -m celery tests/integration/test_celery.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check aura_platform tests bench

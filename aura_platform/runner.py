@@ -19,7 +19,13 @@ from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance, EventLogEntry
+    from dagster import (
+        DagsterInstance,
+        EventLogEntry,
+        ExecuteInProcessResult,
+        JobDefinition,
+        JobExecutionResult,
+    )
 
 POLL_SECONDS = 0.5  # how often a watched run's new step events are read back from the event log
 
@@ -166,11 +172,12 @@ def run_job(
     watcher = threading.Thread(
         target=_watch_steps, args=(run_id, on_step, finished), name="aura-progress", daemon=True
     )
-    if on_step is not None:
+    # Progress follows the run by its id, which only an in-process run lets us choose.
+    if on_step is not None and settings.executor == "in_process":
         watcher.start()
     try:
         with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id)
+            result = _execute(job_name, job, settings, instance, run_id)
     finally:
         finished.set()
         if watcher.is_alive():
@@ -262,6 +269,31 @@ def _root_cause(data: object) -> str:
     if error is None:
         return "unknown error"
     return error.message.strip()
+
+
+def _execute(
+    job_name: str,
+    job: JobDefinition,
+    settings: Settings,
+    instance: DagsterInstance,
+    run_id: str,
+) -> ExecuteInProcessResult | JobExecutionResult:
+    """Run the job here, or, for another executor, hand its steps to that executor.
+
+    ``execute_in_process`` ignores the job's executor; ``execute_job`` orchestrates in this
+    process and runs each step where the executor puts it (child processes, Celery workers),
+    which must be able to load the job again: hence the module pointer.
+    """
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    if settings.executor == "in_process":
+        return job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id)
+    repository = ReconstructableRepository.for_module("aura_platform.definitions", "defs")
+    with dg.execute_job(
+        repository.get_reconstructable_job(job_name), instance=instance, raise_on_error=False
+    ) as result:
+        return result
 
 
 def table_row_counts(

@@ -7,8 +7,9 @@ check the deployment sets each one, and so that the README has a single list to 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, cast, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,18 @@ ENV_VARS: dict[str, str] = {
     "AURA_ALERT_WEBHOOK": "http(s) URL that gets a short JSON POST per failed run; unset = none",
     "AURA_DEBUG": "set to 1 to see full tracebacks from the aura CLI",
     "AURA_ENV_FILE": "the .env aura writes for plain dagster and dg; default ./.env; empty = none",
+    "AURA_EXECUTOR": "how a run executes its steps: in_process (default), multiprocess or celery",
+    "AURA_CELERY_BROKER_URL": "Celery broker (Redis) for AURA_EXECUTOR=celery; default local :6379",
+    "AURA_CELERY_BACKEND_URL": "Celery result backend; default the broker URL",
+    "AURA_CELERY_VISIBILITY_TIMEOUT": "seconds before a killed worker's step goes to another; 3600",
+    "AURA_EMBEDDING_QUEUE": "Celery queue of the embedding steps (GPU workers); default dagster",
+    "AURA_EMBEDDING_NODE_SELECTOR": "Kubernetes node selector of embedding step pods, 'k=v,...'",
 }
+
+Executor = Literal["in_process", "multiprocess", "celery"]
+EXECUTORS: tuple[Executor, ...] = get_args(Executor)
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_CELERY_QUEUE = "dagster"  # dagster-celery's own default queue
 
 EMBEDDED_USER = "aura"
 WAREHOUSE_DB = "aura"
@@ -64,6 +76,21 @@ def mask_secrets(text: str, secrets: list[str]) -> str:
     return text
 
 
+def _executor(name: str) -> Executor:
+    """The executor named by AURA_EXECUTOR; a typo fails loudly rather than running in-process."""
+    if name not in EXECUTORS:
+        raise ValueError(f"AURA_EXECUTOR={name!r}: expected one of {', '.join(EXECUTORS)}")
+    return cast(Executor, name)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """``key=value,key=value`` as a mapping (a Kubernetes node selector in one variable)."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"expected key=value,key=value, got {text!r}")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
@@ -87,11 +114,18 @@ class Settings:
     hnsw_ef_search: int
     alert_webhook: str | None = None
     env_file: Path | None = PROJECT_ROOT / ".env"
+    executor: Executor = "in_process"
+    celery_broker_url: str = DEFAULT_CELERY_BROKER
+    celery_backend_url: str = DEFAULT_CELERY_BROKER
+    celery_visibility_timeout: int = 3600
+    embedding_queue: str = DEFAULT_CELERY_QUEUE
+    embedding_node_selector: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = dict(os.environ if env is None else env)
         home = Path(e.get("AURA_HOME") or PROJECT_ROOT / ".aura").resolve()
+        broker = e.get("AURA_CELERY_BROKER_URL") or DEFAULT_CELERY_BROKER
         return cls(
             home=home,
             external_warehouse_url=e.get("AURA_WAREHOUSE_URL") or None,
@@ -113,6 +147,12 @@ class Settings:
                 if e["AURA_ENV_FILE"]
                 else None
             ),
+            executor=_executor(e.get("AURA_EXECUTOR") or "in_process"),
+            celery_broker_url=broker,
+            celery_backend_url=e.get("AURA_CELERY_BACKEND_URL") or broker,
+            celery_visibility_timeout=int(e.get("AURA_CELERY_VISIBILITY_TIMEOUT") or 3600),
+            embedding_queue=e.get("AURA_EMBEDDING_QUEUE") or DEFAULT_CELERY_QUEUE,
+            embedding_node_selector=_pairs(e.get("AURA_EMBEDDING_NODE_SELECTOR") or ""),
         )
 
     @property
@@ -189,4 +229,7 @@ class Settings:
         }
         if self.embedded:
             env["AURA_PG_PORT"] = str(self.pg_port)
+        if self.executor == "celery":  # the workers and the run's executor meet on one broker
+            env["AURA_CELERY_BROKER_URL"] = self.celery_broker_url
+            env["AURA_CELERY_BACKEND_URL"] = self.celery_backend_url
         return env

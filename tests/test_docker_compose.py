@@ -26,7 +26,7 @@ COMPOSE_WORKSPACE = ROOT / "docker" / "workspace.yaml"
 INSTANCE_CONFIG = ROOT / "dagster.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-DAGSTER_SERVICES = ("code", "webserver", "daemon")
+DAGSTER_SERVICES = ("code", "webserver", "daemon", "worker")
 _DBT_ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
 _INTERPOLATED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _POSTGRES_DATABASE = re.compile(r"postgresql://[^@\s]+@postgres:\d+/(\w+)")
@@ -140,8 +140,10 @@ def _assert_set_for_dagster_services(compose: dict[str, Any], names: set[str], w
         assert not missing, f"{where} reads {missing}, not set for service {service!r}"
 
 
-def test_the_compose_file_defines_the_five_services_without_a_version_key(compose):
-    assert set(compose["services"]) == {"postgres", "mongo", "code", "webserver", "daemon"}
+def test_the_compose_file_defines_the_seven_services_without_a_version_key(compose):
+    assert set(compose["services"]) == {
+        "postgres", "mongo", "redis", "code", "webserver", "daemon", "worker"
+    }  # fmt: skip
     assert "version" not in compose
 
 
@@ -233,13 +235,43 @@ def test_dagster_services_share_one_image_and_wait_for_healthy_dependencies(comp
     builds = {str(_service(compose, name).get("build")) for name in DAGSTER_SERVICES}
     assert len(builds) == 1
     assert "docker/Dockerfile" in builds.pop()
-    expected = {"code": {"postgres", "mongo"}, "webserver": {"code"}, "daemon": {"code"}}
+    expected = {
+        "code": {"postgres", "mongo", "redis"},
+        "webserver": {"code"},
+        "daemon": {"code"},
+        "worker": {"postgres", "mongo", "redis"},
+    }
     for service, dependencies in expected.items():
         depends_on = _service(compose, service)["depends_on"]
         assert set(depends_on) == dependencies
         for dependency in dependencies:
             assert depends_on[dependency]["condition"] == "service_healthy"
             assert "healthcheck" in _service(compose, dependency)
+
+
+def test_every_dagster_service_uses_the_celery_executor_on_the_compose_redis(compose):
+    redis = _service(compose, "redis")
+    assert redis["image"].startswith("redis:") and "redis-cli" in redis["healthcheck"]["test"]
+    for service in DAGSTER_SERVICES:
+        env = _env(compose, service)
+        celery = ("AURA_EXECUTOR", "AURA_CELERY_BROKER_URL", "AURA_CELERY_BACKEND_URL")
+        settings = Settings.from_env({name: env[name] for name in celery})
+        assert settings.executor == "celery", service
+        for url in (settings.celery_broker_url, settings.celery_backend_url):
+            assert url.startswith("redis://redis:6379/"), (service, url)
+
+
+def test_the_worker_runs_aura_celery_app_and_scales(compose):
+    worker = _service(compose, "worker")
+    argv = _argv(compose, "worker")
+    assert argv[:4] == ["celery", "-A", "aura_platform.celery_app", "worker"]
+    queues = _option(argv, "-Q", "--queues").split(",")
+    default_queue = Settings.from_env({}).embedding_queue
+    assert default_queue in queues and "${AURA_EMBEDDING_QUEUE:-dagster}" in queues
+    # `--scale worker=N` needs replicas that differ in nothing: no fixed name, no host port.
+    assert not {"container_name", "ports", "hostname"} & set(worker)
+    # Steps hand outputs and compute logs over the storage volume, and read landing files.
+    assert set(worker["volumes"]) == set(_service(compose, "code")["volumes"])
 
 
 def test_only_the_webserver_publishes_a_port_and_only_on_loopback(compose):

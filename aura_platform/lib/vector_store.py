@@ -223,6 +223,11 @@ def ensure_hnsw_index(conn: psycopg.Connection, *, model: str, dimensions: int) 
         The index name (see ``hnsw_index_name``).
     """
     name = hnsw_index_name(model)
+    exists = conn.execute("select to_regclass(%s) is not null", (f"search.{name}",)).fetchone()
+    if exists and exists[0]:
+        # Not even "create index if not exists": it takes a share lock on search.embeddings,
+        # which deadlocks against another embedding step writing its rows in parallel.
+        return name
     with conn.transaction():
         conn.execute(
             sql.SQL(

@@ -16,6 +16,7 @@ from aura_platform.demo.ground_truth import (
     ground_truth,
     ground_truth_path,
 )
+from aura_platform.executors import embedding_op_tags
 from aura_platform.lib.matching import (
     ACE_TABLE,
     BLOCKING_RULES,
@@ -57,6 +58,7 @@ def build_embedding_asset(name: str, table: EmbeddingTableConfig) -> dg.AssetsDe
         group_name="search",
         kinds={"pgvector", "python"},
         owners=["team:data-platform"],
+        op_tags=embedding_op_tags(Settings.from_env()),
         description=(
             f"{table.description} Incremental: only new or changed texts of {table.source} are "
             "embedded; embeddings of deleted rows are removed."
