@@ -200,9 +200,10 @@ class LinkageModel:
         self._odoo, self._ace = odoo, ace
         self._con = duckdb.connect()
         self._con.execute("set threads = 2").fetchall()
-        for name, frame in (("odoo", odoo), ("ace", ace)):
-            self._con.register(f"{name}_input", _arrow(frame))
-            self._con.execute(f"create table {name} as select * from {name}_input").fetchall()
+        self._con.register("odoo_input", _arrow(odoo))
+        self._con.register("ace_input", _arrow(ace))
+        self._con.execute("create table odoo as select * from odoo_input").fetchall()
+        self._con.execute("create table ace as select * from ace_input").fetchall()
         self._db = DuckDBAPI(connection=self._con)
         smaller, larger = sorted((max(len(odoo), 1), max(len(ace), 1)))
         prior = min(0.99, settings.prior_match_share * smaller / (smaller * larger))
@@ -336,11 +337,11 @@ class LinkageModel:
 
     def _blocked_pairs(self, column: str) -> int:
         """How many cross pairs agree exactly on ``column`` (the EM block's size)."""
-        # fetchall, not fetchone: DuckDB keeps a half-read result busy on the connection.
-        rows = self._con.execute(
-            f'select count(*) from odoo as o join ace as a on o."{column}" = a."{column}"'
-        ).fetchall()
-        return int(rows[0][0])
+        # Counted from the frames (values agreeing on both sides, NULLs never agree), so no SQL
+        # has to be built around a column name.
+        odoo = self._odoo[column].dropna().value_counts()
+        ace = self._ace[column].dropna().value_counts()
+        return int((odoo * ace.reindex(odoo.index, fill_value=0)).sum())
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:

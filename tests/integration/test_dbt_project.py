@@ -26,6 +26,7 @@ from aura_platform.config.loader import load_sources
 from aura_platform.defs.dbt.assets import aura_dbt_models
 from aura_platform.defs.dbt.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, aura_dbt_project
 from aura_platform.defs.dbt.resources import dbt_resource
+from aura_platform.defs.resources import WarehouseResource
 from aura_platform.demo.generator import generate_demo
 from aura_platform.lib.landing import load_landing_zone
 from aura_platform.lib.sync import TableSync, sync_table
@@ -565,7 +566,9 @@ def test_dagster_materializes_a_core_model_with_checks_and_row_counts(
     core_key = dg.AssetKey(["core", "odoo_opportunities"])
 
     result = dg.materialize(
-        [aura_dbt_models], resources={"dbt": dbt_resource()}, selection=[core_key]
+        [aura_dbt_models],
+        resources={"dbt": dbt_resource(), "warehouse": WarehouseResource()},
+        selection=[core_key],
     )
 
     assert result.success
@@ -588,7 +591,6 @@ def test_dagster_materializes_a_core_model_with_checks_and_row_counts(
 def test_a_failing_dbt_test_fails_its_dagster_check_and_stops_the_embeddings(
     raw: psycopg.Connection, first_build: dict[str, Any]
 ) -> None:
-    from aura_platform.defs.resources import WarehouseResource
     from aura_platform.defs.search.assets import embedding_assets
 
     core_key = dg.AssetKey(["core", "odoo_opportunities"])

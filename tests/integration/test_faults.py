@@ -25,7 +25,7 @@ from support.sync_process import sql_table_spec
 
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.defs.ingestion.assets import build_raw_asset
-from aura_platform.defs.resources import WarehouseResource
+from aura_platform.defs.resources import BackfillWindow, WarehouseResource
 from aura_platform.lib.sync import TableSync, read_watermark, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.sql_database import SqlSource
@@ -129,7 +129,7 @@ def odoo_spec(
 def _materialize(spec: TableSync, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [build_raw_asset(spec)],
-        resources={"warehouse": WarehouseResource()},
+        resources={"warehouse": WarehouseResource(), "backfill": BackfillWindow()},
         instance=instance,
         raise_on_error=False,
     )

@@ -19,7 +19,7 @@ import pytest
 
 from aura_platform.defs.ingestion.assets import raw_assets, table_syncs
 from aura_platform.defs.quality.finance_checks import finance_checks
-from aura_platform.defs.resources import WarehouseResource
+from aura_platform.defs.resources import BackfillWindow, WarehouseResource
 from aura_platform.demo.generator import generate_demo
 from aura_platform.lib.checks_sql import gl_ties_to_trial_balance
 from aura_platform.lib.landing import load_landing_zone
@@ -64,7 +64,7 @@ def _run(*checks: dg.AssetCheckKey) -> dg.ExecuteInProcessResult:
     assets = [a for a in raw_assets if a.key in {TRIAL_BALANCE, INVOICES, JOURNAL}]
     return dg.materialize(
         [*assets, *finance_checks],
-        resources={"warehouse": WarehouseResource()},
+        resources={"warehouse": WarehouseResource(), "backfill": BackfillWindow()},
         selection=dg.AssetSelection.checks(*checks)
         if checks
         else dg.AssetSelection.all_asset_checks(),
