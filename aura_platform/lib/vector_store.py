@@ -223,12 +223,15 @@ def ensure_hnsw_index(conn: psycopg.Connection, *, model: str, dimensions: int) 
         The index name (see ``hnsw_index_name``).
     """
     name = hnsw_index_name(model)
-    exists = conn.execute("select to_regclass(%s) is not null", (f"search.{name}",)).fetchone()
-    if exists and exists[0]:
-        # Not even "create index if not exists": it takes a share lock on search.embeddings,
-        # which deadlocks against another embedding step writing its rows in parallel.
-        return name
     with conn.transaction():
+        # Embedding steps of one model may run at once (multiprocess or Celery executors). The
+        # advisory lock lets one of them build the index while the others wait for it, and the
+        # existence check keeps them from "create index if not exists", whose share lock on
+        # search.embeddings would wait for every other step's open write.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"search.{name}",))
+        exists = conn.execute("select to_regclass(%s) is not null", (f"search.{name}",)).fetchone()
+        if exists and exists[0]:
+            return name
         conn.execute(
             sql.SQL(
                 "create index if not exists {name} on search.embeddings"

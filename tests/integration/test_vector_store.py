@@ -7,8 +7,10 @@ of the very statement ``nearest`` runs, not of a copy of it.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psycopg
@@ -281,6 +283,49 @@ def test_ensure_hnsw_index_is_idempotent_and_indexes_the_models_rows_by_cosine(
     assert "USING hnsw (((embedding)::vector(128)) vector_cosine_ops)" in definition
     assert "m='16'" in definition and "ef_construction='64'" in definition
     assert f"WHERE (model = '{RANDOM_MODEL}'::text)" in definition
+
+
+def test_embedding_steps_of_one_model_ensuring_its_first_index_at_once_all_succeed(
+    settings: Settings,
+) -> None:
+    """Parallel steps (multiprocess, Celery) meet at a model's first index: none may deadlock.
+
+    One connection holds an open write on search.embeddings while four others ensure the same
+    missing index: they wait for that write instead of failing, and exactly one index results.
+    """
+    model = f"test-parallel-{uuid.uuid4().hex[:8]}"
+    name = hnsw_index_name(model)
+    writer = connect(settings.warehouse_url)
+    writer.execute(
+        "insert into search.embeddings (source_table, source_id, embedding_type, model,"
+        " dimensions, content, content_hash, embedding)"
+        " values ('test.parallel', '1', 'identity', %s, 3, 'x', '-', '[1,0,0]')",
+        (model,),
+    )
+
+    def ensure(_: int) -> str:
+        with connect(settings.warehouse_url) as connection:
+            return ensure_hnsw_index(connection, model=model, dimensions=3)
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = pool.map(ensure, range(4))
+            time.sleep(1.0)  # let every ensure reach its lock while the write is still open
+            writer.commit()
+            names = list(results)
+        with connect(settings.warehouse_url) as check:
+            count = check.execute(
+                "select count(*) from pg_indexes where schemaname = 'search' and indexname = %s",
+                (name,),
+            ).fetchone()
+        assert names == [name] * 4
+        assert count == (1,)
+    finally:
+        writer.rollback()
+        writer.execute("delete from search.embeddings where model = %s", (model,))
+        writer.execute(sql.SQL("drop index if exists search.{}").format(sql.Identifier(name)))
+        writer.commit()
+        writer.close()
 
 
 def test_nearest_is_answered_by_the_hnsw_index(

@@ -91,6 +91,10 @@ def build_embedding_asset(name: str, table: EmbeddingTableConfig) -> dg.AssetsDe
                 context.log.info(f"{table.source} {text_type}: {stats}")
                 for field in ("embedded", "skipped", "removed", "empty"):
                     metadata[f"{text_type}_{field}"] = getattr(stats, field)
+            # The rows are committed before the index is ensured: a step that held its write
+            # open while waiting for the index's share lock would deadlock with another
+            # embedding step of the same model doing the same.
+            conn.commit()
             metadata["hnsw_index"] = ensure_hnsw_index(
                 conn, model=embedder.model_name, dimensions=embedder.dimensions
             )
