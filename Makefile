@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 # `make lock` arguments, shared by `make upgrade-check`: torch stays on its CPU build through the
 # constraint; index locations stay out of the lock (they are a machine's pip configuration).
-COMPILE := pip-compile --quiet --extra dev --allow-unsafe --generate-hashes --no-strip-extras \
+COMPILE := pip-compile --quiet --extra dev --extra demo --allow-unsafe --generate-hashes --no-strip-extras \
 	--no-emit-index-url --no-emit-find-links -c torch-cpu.txt pyproject.toml
 
 .PHONY: demo test test-celery lint down clean lock upgrade-check
@@ -60,7 +60,7 @@ upgrade-check:
 	rm -rf $(UPGRADE_VENV)
 	$(PYTHON) -m venv $(UPGRADE_VENV)
 	$(UPGRADE_VENV)/bin/pip install --quiet --upgrade pip
-	$(UPGRADE_VENV)/bin/pip install --quiet -c torch-cpu.txt -e ".[dev]"
+	$(UPGRADE_VENV)/bin/pip install --quiet -c torch-cpu.txt -e ".[dev,demo]"
 	$(UPGRADE_VENV)/bin/pip check
 	@echo "== versions the lock would move to (< locked, > newest allowed):"
 	@cat $(LOCK) | $(PINS) > $(UPGRADE_VENV)/locked.txt
