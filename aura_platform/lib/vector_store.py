@@ -264,7 +264,9 @@ def nearest(
 
     Uses the model's HNSW index (see ``ensure_hnsw_index``; without it, an exact scan) with
     ``hnsw.iterative_scan = relaxed_order``, so filters that reject most candidates still yield
-    ``k`` rows (pgvector 0.8 or later); the relaxed order is sorted again before returning. The
+    ``k`` rows (pgvector 0.8 or later); the relaxed order is sorted again before returning (by
+    ``distance + 0``: PostgreSQL 17+ carries the CTE's claimed sort order out to the outer query
+    and would drop a plain ``order by distance``, as pgvector's README warns). The
     settings are ``SET LOCAL``: inside a caller's transaction they last until that transaction
     ends.
 
@@ -302,7 +304,7 @@ def nearest(
         )
         select source_table, source_id, embedding_type, content, 1 - distance
         from candidates
-        order by distance
+        order by distance + 0
         """
     ).format(distance=distance, filters=sql.SQL(" and ").join(filters))
     params = {
