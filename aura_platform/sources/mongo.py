@@ -13,8 +13,8 @@ import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import mongomock
@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from pymongo import ASCENDING, MongoClient
 
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 DEFAULT_DATABASE = "aura"
 SERVER_SELECTION_TIMEOUT_MS = 5_000
@@ -273,7 +274,7 @@ def _convert(value: Any, field: Field) -> Any:
     if field.pg_type == "date":
         return _calendar_date(value)
     if field.pg_type == TIMESTAMP:
-        return _timestamp(datetime.fromisoformat(value) if isinstance(value, str) else value)
+        return parse_timestamp(value) if isinstance(value, str) else _timestamp(value)
     number = _decimal(value)
     if field.pg_type == "numeric":
         return number
@@ -295,7 +296,7 @@ def _timestamp(value: Any) -> datetime:
     """Naive UTC, the warehouse's convention; naive values are taken to be UTC already."""
     if not isinstance(value, datetime):
         raise ValueError("not a date-time")
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive_utc(value)
 
 
 def _calendar_date(value: Any) -> date:
@@ -310,15 +311,5 @@ def _calendar_date(value: Any) -> date:
 
 
 def _decimal(value: Any) -> Decimal:
-    """Exact decimal of a number or numeric string; bools and non-finite values are not amounts."""
-    if isinstance(value, Decimal128):
-        value = value.to_decimal()
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("not a number")
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not number.is_finite():
-        raise ValueError("not finite")
-    return number
+    """Exact decimal of a number, numeric string or BSON Decimal128."""
+    return parse_decimal(value.to_decimal() if isinstance(value, Decimal128) else value)

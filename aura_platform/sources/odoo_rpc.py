@@ -27,13 +27,13 @@ import urllib.request
 import xmlrpc.client
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from psycopg.types.json import Jsonb
 
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 OdooProtocol = Literal["xmlrpc", "json2"]
 
@@ -85,14 +85,6 @@ def _many2one_id(value: Any) -> int:
     return int(value[0])
 
 
-def _naive_utc(value: str) -> datetime:
-    """Odoo sends UTC datetimes as naive ``YYYY-MM-DD HH:MM:SS`` strings."""
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
 def _text(value: Any) -> str:
     """Text as is; selection keys are strings in practice, but nothing else is assumed."""
     return value if isinstance(value, str) else str(value)
@@ -103,7 +95,7 @@ _TYPES: dict[str, _OdooType] = {
     "integer": _OdooType("integer", int),
     "float": _OdooType("double precision", float),
     # Sent as a float; its shortest repr is the amount Odoo rounded to the currency.
-    "monetary": _OdooType("numeric", lambda v: Decimal(str(v))),
+    "monetary": _OdooType("numeric", parse_decimal),
     "char": _OdooType("text", _text),
     "text": _OdooType("text", _text),
     "html": _OdooType("text", _text),
@@ -111,7 +103,8 @@ _TYPES: dict[str, _OdooType] = {
     # ``model,id``: which model the id belongs to is part of the value.
     "reference": _OdooType("text", _text),
     "date": _OdooType("date", date.fromisoformat),
-    "datetime": _OdooType("timestamp without time zone", _naive_utc),
+    # Odoo sends UTC datetimes as naive ``YYYY-MM-DD HH:MM:SS`` strings.
+    "datetime": _OdooType("timestamp without time zone", parse_timestamp),
     "many2one": _OdooType("integer", _many2one_id),
     "many2one_reference": _OdooType("integer", int),
     "json": _OdooType("jsonb", Jsonb),
@@ -189,8 +182,7 @@ def window_domain(window: ReadWindow) -> list[Any]:
 
 def _odoo_datetime(moment: datetime, *, round_up: bool = False) -> str:
     """The API speaks whole seconds; rounding ``until`` up re-reads a row rather than loses it."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    moment = naive_utc(moment)
     if round_up and moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.strftime(_DATETIME_FORMAT)

@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from aura_platform.sources.base import Column
+from aura_platform.warehouse.catalog import table_columns
 from aura_platform.warehouse.connection import connect
 
 
@@ -38,17 +39,7 @@ class SqlSource:
 
     def columns(self, conn: psycopg.Connection, table: str) -> list[Column]:
         """The table's columns in order, with faithful PostgreSQL type names."""
-        rows = conn.execute(
-            """
-            select a.attname, format_type(a.atttypid, a.atttypmod)
-            from pg_attribute a
-            join pg_class c on c.oid = a.attrelid
-            join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
-            order by a.attnum
-            """,
-            (self.schema, table),
-        ).fetchall()
+        rows = table_columns(conn, self.schema, table)
         if not rows:
             raise LookupError(f"source table {self.schema}.{table} does not exist")
         return [Column(name, pg_type) for name, pg_type in rows]
