@@ -111,11 +111,6 @@ def _read_state(conn: psycopg.Connection, spec: TableSync) -> _State:
     return _State(*row) if row else _State(None, None, reconcile_due=True)
 
 
-def read_watermark(warehouse_url: str, spec: TableSync) -> datetime | None:
-    with connect(warehouse_url) as conn:
-        return _read_state(conn, spec).watermark
-
-
 @contextmanager
 def table_lock(warehouse_url: str, spec: TableSync) -> Iterator[psycopg.Connection]:
     """Serialise syncs of one table across processes, and retire jobs of syncs that died.
