@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,10 @@ from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
 
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.sources.probing import Outcome, count
 from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 TABLE = "opportunity"
@@ -842,3 +846,34 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
     "list": _list,
     "jsonb": Jsonb,
 }
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> ApnFiles:
+    """The export folder under the data directory."""
+    assert config.folder is not None
+    return ApnFiles(settings.data_dir / config.folder)
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """A folder of files holds no credentials."""
+    return []
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A file that cannot be read may be readable on retry (a copy still being written)."""
+    return False
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """A missing drop folder is degraded (nothing dropped yet), an unreadable one is down."""
+    assert config.folder is not None
+    folder = settings.data_dir / config.folder
+    if not folder.is_dir():
+        return "degraded", f"{folder} does not exist: drop exports there (`aura demo` adds one)"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return "down", f"{folder} is not readable"
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return "healthy", f"{folder}: {count(len(files), 'export file')}"

@@ -8,6 +8,7 @@ raised, so one bad record never aborts a load and the loader can keep the invari
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -16,6 +17,23 @@ from typing import Any, Protocol, runtime_checkable
 
 import psycopg
 from psycopg import sql
+
+
+class SourceConfigError(RuntimeError):
+    """A source's environment is incomplete (a named variable is not set)."""
+
+
+def env_value(name: str | None) -> str | None:
+    """The variable ``name`` names, if a name is given and the variable is set."""
+    return os.environ.get(name) if name else None
+
+
+def required_env(name: str | None, source: str) -> str:
+    """The variable ``name`` names; a ``SourceConfigError`` naming it when it is unset."""
+    value = env_value(name)
+    if not value:
+        raise SourceConfigError(f"source {source}: environment variable {name} is not set")
+    return value
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,17 @@ from typing import Any, Literal, Protocol
 
 from psycopg.types.json import Jsonb
 
-from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
+from aura_platform.sources.base import (
+    Column,
+    Extract,
+    ReadWindow,
+    Rejected,
+    env_value,
+    required_env,
+)
+from aura_platform.sources.probing import CONNECT_TIMEOUT, Outcome, one_line
 from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 OdooProtocol = Literal["xmlrpc", "json2"]
@@ -437,3 +447,49 @@ class OdooRpcSource:
                 return
             last = page[-1]
             last_id = int(last["id"] if isinstance(last, dict) else last)
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> OdooRpcSource:
+    """``odoo_xmlrpc`` logs in with a password, ``odoo_json2`` sends an API key."""
+    secret = required_env(config.secret_env, name)
+    json2 = config.transport == "odoo_json2"
+    return OdooRpcSource(
+        required_env(config.connection_env, name),
+        required_env(config.database_env, name),
+        username=env_value(config.username_env),
+        password=None if json2 else secret,
+        api_key=secret if json2 else None,
+        protocol="json2" if json2 else "xmlrpc",
+        models={t: c.model for t, c in config.tables.items() if c.model},
+    )
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """The server URL (it may carry credentials); the secret itself the registry adds."""
+    return [env_value(config.connection_env) or ""]
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A refused login or API key is refused again on retry."""
+    return isinstance(error, OdooAuthError)
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """Every named variable set, and the server answering ``version()`` on XML-RPC's common."""
+    names = [config.connection_env, config.database_env, config.username_env, config.secret_env]
+    unset = [n for n in names if n and not env_value(n)]
+    if unset:
+        return "not configured", f"{', '.join(unset)} not set"
+    url = required_env(config.connection_env, "odoo").rstrip("/")
+    common = xmlrpc.client.ServerProxy(
+        f"{url}/xmlrpc/2/common", transport=_timeout_transport(url, CONNECT_TIMEOUT)
+    )
+    try:
+        answer = common.version()
+    except (OSError, xmlrpc.client.Error) as exc:
+        return "down", f"{url} does not answer: {one_line(exc)}"
+    version = answer.get("server_version", "?") if isinstance(answer, dict) else "?"
+    return "healthy", f"{url}: Odoo {version}"
