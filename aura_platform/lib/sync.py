@@ -212,16 +212,7 @@ def sync_table(
         except Exception as exc:
             fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
             raise
-        outcome = SyncOutcome(
-            processed=loaded.counts.staged + loaded.quarantined,
-            inserted=loaded.counts.inserted,
-            updated=loaded.counts.updated,
-            deleted=loaded.deleted or 0,
-            quarantined=loaded.quarantined,
-            watermark_after=after,
-            details=loaded.details,
-        )
-        close_sync_job(warehouse_url, job_id, outcome)
+        outcome = _close_job(warehouse_url, job_id, loaded, after)
     return SyncResult(
         job_id=job_id,
         batch_id=batch_id,
@@ -232,6 +223,28 @@ def sync_table(
         columns=raw_types,
         drift=loaded.drift,
     )
+
+
+def _close_job(
+    warehouse_url: str,
+    job_id: int,
+    loaded: _Loaded,
+    watermark_after: datetime | None,
+    lsn_after: int | None = None,
+) -> SyncOutcome:
+    """Record a finished sync in its audit row: rows read = rows loaded + rows quarantined."""
+    outcome = SyncOutcome(
+        processed=loaded.counts.staged + loaded.quarantined,
+        inserted=loaded.counts.inserted,
+        updated=loaded.counts.updated,
+        deleted=loaded.deleted or 0,
+        quarantined=loaded.quarantined,
+        watermark_after=watermark_after,
+        details=loaded.details,
+        lsn_after=lsn_after,
+    )
+    close_sync_job(warehouse_url, job_id, outcome)
+    return outcome
 
 
 def _abort_if_client_dies(wh: psycopg.Connection) -> None:
@@ -776,17 +789,7 @@ def _sync_cdc(
         except Exception as exc:
             fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
             raise
-        outcome = SyncOutcome(
-            processed=loaded.counts.staged + loaded.quarantined,
-            inserted=loaded.counts.inserted,
-            updated=loaded.counts.updated,
-            deleted=loaded.deleted or 0,
-            quarantined=loaded.quarantined,
-            watermark_after=loaded.watermark,
-            details=loaded.details,
-            lsn_after=after,
-        )
-        close_sync_job(warehouse_url, job_id, outcome)
+        outcome = _close_job(warehouse_url, job_id, loaded, loaded.watermark, after)
     return SyncResult(
         job_id=job_id,
         batch_id=batch_id,
