@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.trial_balance import CsvTrialBalanceSource, parse_file
 
 from aura_platform.sources.base import ReadWindow, Rejected
 from aura_platform.sources.csv_files import (
     COLUMNS,
     FIELD_ALIASES,
-    CsvTrialBalanceSource,
     detect_decimal_separator,
     parse_amount,
     parse_bytes,
-    parse_file,
     parse_period,
 )
 

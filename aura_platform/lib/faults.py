@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import psycopg.errors
+from aura_platform.sources.base import SourceConfigError
+from aura_platform.sources.registry import TRANSPORTS
 
 
 def is_permanent(error: BaseException) -> bool:
     """Authentication, authorisation and configuration errors: retrying only repeats them.
 
+    Each transport says which of its errors are permanent (``TransportModule.is_permanent``);
+    the error of a failed sync may come from the source or from the warehouse, and the
+    warehouse is PostgreSQL, so the ``sql`` transport's rule covers its refusals too.
     Everything else (connection resets, timeouts, a server restarting) is left to Dagster's
     RetryPolicy with exponential backoff and jitter.
     """
-    from aura_platform.sources.odoo_rpc import OdooAuthError
-    from aura_platform.sources.registry import SourceConfigError
-
-    if isinstance(
-        error,
-        OdooAuthError
-        | SourceConfigError
-        | psycopg.errors.InvalidPassword
-        | psycopg.errors.InvalidAuthorizationSpecification
-        | psycopg.errors.InsufficientPrivilege,
-    ):
+    if isinstance(error, SourceConfigError):
         return True
-    if type(error).__name__ == "OperationFailure" and getattr(error, "code", None) in (13, 18):
-        return True  # pymongo: Unauthorized / AuthenticationFailed
-    return isinstance(error, psycopg.OperationalError) and "password authentication failed" in str(
-        error
-    )
+    modules = {entry.module: entry for entry in TRANSPORTS.values()}.values()
+    return any(entry.impl.is_permanent(error) for entry in modules)

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 
 from aura_platform.lib.drift import DriftPlan, TypeChange
 from aura_platform.sources.base import Column, Rejected
+from aura_platform.warehouse.catalog import table_columns
 
 METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_raw_id", "bigint generated always as identity"),
@@ -49,18 +50,7 @@ class UpsertCounts:
 
 def raw_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
     """Existing columns of a raw table (name -> type); empty when the table does not exist."""
-    rows = conn.execute(
-        """
-        select a.attname, format_type(a.atttypid, a.atttypmod)
-        from pg_attribute a
-        join pg_class c on c.oid = a.attrelid
-        join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
-        order by a.attnum
-        """,
-        (schema, table),
-    ).fetchall()
-    return dict(rows)
+    return dict(table_columns(conn, schema, table))
 
 
 def ensure_raw_table(

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
@@ -32,7 +33,14 @@ from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, 
 from aura_platform.lib.drift import DriftPlan, plan_drift
 from aura_platform.settings import Settings
 from aura_platform.sources import pgoutput
-from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected, RowSource
+from aura_platform.sources.base import (
+    Column,
+    CopySource,
+    Extract,
+    ReadWindow,
+    Rejected,
+    RowSource,
+)
 from aura_platform.sources.postgres_cdc import ChangeFeed, cdc_name
 from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect
@@ -103,11 +111,6 @@ def _read_state(conn: psycopg.Connection, spec: TableSync) -> _State:
     return _State(*row) if row else _State(None, None, reconcile_due=True)
 
 
-def read_watermark(warehouse_url: str, spec: TableSync) -> datetime | None:
-    with connect(warehouse_url) as conn:
-        return _read_state(conn, spec).watermark
-
-
 @contextmanager
 def table_lock(warehouse_url: str, spec: TableSync) -> Iterator[psycopg.Connection]:
     """Serialise syncs of one table across processes, and retire jobs of syncs that died.
@@ -135,7 +138,7 @@ def sync_table(
     spec: TableSync,
     *,
     warehouse_url: str,
-    source: SqlSource | RowSource,
+    source: CopySource | RowSource,
     mask_urls: list[str] | None = None,
     full_refresh: bool = False,
     backfill: tuple[datetime, datetime] | None = None,
@@ -146,7 +149,7 @@ def sync_table(
     Args:
         spec: The configured table.
         warehouse_url: Where raw and ops live.
-        source: The connector (``SqlSource`` streams COPY; others yield rows).
+        source: The connector (a ``CopySource`` streams COPY; others yield rows).
         mask_urls: URLs and secrets that must not appear in a recorded error.
         full_refresh: Read everything, ignoring the watermark, and reconcile deletes
             whatever ``reconcile_deletes_every`` says.
@@ -197,10 +200,7 @@ def sync_table(
         try:
             with connect(warehouse_url) as wh, wh.transaction():
                 _abort_if_client_dies(wh)
-                if isinstance(source, SqlSource):
-                    loaded = _load_from_sql(wh, spec, source, window, batch_id, mode, reconcile)
-                else:
-                    loaded = _load_from_rows(wh, spec, source, window, batch_id, reconcile)
+                loaded = _load(wh, spec, source, window, batch_id, mode, reconcile)
                 live = _live_rows(wh, spec, loaded, state.live_rows if existed else 0)
                 after = before
                 if mode != "backfill" and table.cursor is not None:
@@ -212,16 +212,7 @@ def sync_table(
         except Exception as exc:
             fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
             raise
-        outcome = SyncOutcome(
-            processed=loaded.counts.staged + loaded.quarantined,
-            inserted=loaded.counts.inserted,
-            updated=loaded.counts.updated,
-            deleted=loaded.deleted or 0,
-            quarantined=loaded.quarantined,
-            watermark_after=after,
-            details=loaded.details,
-        )
-        close_sync_job(warehouse_url, job_id, outcome)
+        outcome = _close_job(warehouse_url, job_id, loaded, after)
     return SyncResult(
         job_id=job_id,
         batch_id=batch_id,
@@ -232,6 +223,28 @@ def sync_table(
         columns=raw_types,
         drift=loaded.drift,
     )
+
+
+def _close_job(
+    warehouse_url: str,
+    job_id: int,
+    loaded: _Loaded,
+    watermark_after: datetime | None,
+    lsn_after: int | None = None,
+) -> SyncOutcome:
+    """Record a finished sync in its audit row: rows read = rows loaded + rows quarantined."""
+    outcome = SyncOutcome(
+        processed=loaded.counts.staged + loaded.quarantined,
+        inserted=loaded.counts.inserted,
+        updated=loaded.counts.updated,
+        deleted=loaded.deleted or 0,
+        quarantined=loaded.quarantined,
+        watermark_after=watermark_after,
+        details=loaded.details,
+        lsn_after=lsn_after,
+    )
+    close_sync_job(warehouse_url, job_id, outcome)
+    return outcome
 
 
 def _abort_if_client_dies(wh: psycopg.Connection) -> None:
@@ -342,24 +355,127 @@ def _details(plan: DriftPlan, deleted: int | None, source_rows: int | None) -> d
     return details
 
 
-def _load_from_sql(
+class _TableRead(Protocol):
+    """One consistent read of one source table: what a load needs, however its rows travel."""
+
+    columns: list[Column]
+
+    def stage(self, wh: psycopg.Connection, stage: str, window: ReadWindow) -> list[Rejected]:
+        """Put the rows whose cursor falls in ``window`` into ``stage``; return the rejected."""
+        ...
+
+    def key_fingerprint(self, primary_key: list[str]) -> tuple[int, int] | None:
+        """The source's key-set print, if it can take one without sending every key."""
+        ...
+
+    def stage_keys(self, wh: psycopg.Connection, stage: str, keys: list[Column]) -> int | None:
+        """Put every key the source has into ``stage``; how many, or None if unknowable."""
+        ...
+
+    def details(self) -> dict[str, object]:
+        """What the source reports about this read, for the audit row."""
+        ...
+
+
+class _CopyRead:
+    """The fast path: rows go by COPY from the source's snapshot straight into the warehouse."""
+
+    def __init__(self, source: CopySource, conn: psycopg.Connection, table: str) -> None:
+        self.source, self.conn, self.table = source, conn, table
+        self.columns = source.columns(conn, table)
+
+    def copy_into(
+        self,
+        wh: psycopg.Connection,
+        target: str | sql.Composable,
+        columns: list[Column],
+        window: ReadWindow,
+        *,
+        freeze: bool = False,
+    ) -> int:
+        """COPY the window's rows into ``target``; return how many."""
+        query = self.source.select(self.table, columns, window.cursor, window.since, window.until)
+        chunks = self.source.copy_out(self.conn, query)
+        return loading.copy_chunks_into(wh, target, columns, chunks, freeze=freeze)
+
+    def stage(self, wh: psycopg.Connection, stage: str, window: ReadWindow) -> list[Rejected]:
+        """Typed by the source's own columns, a COPY row cannot be rejected here."""
+        self.copy_into(wh, stage, self.columns, window)
+        return []
+
+    def key_fingerprint(self, primary_key: list[str]) -> tuple[int, int]:
+        relation = sql.Identifier(self.source.schema, self.table)
+        return loading.key_fingerprint(self.conn, relation, primary_key)
+
+    def stage_keys(self, wh: psycopg.Connection, stage: str, keys: list[Column]) -> int:
+        return self.copy_into(wh, stage, keys, ReadWindow(None))
+
+    def details(self) -> dict[str, object]:
+        return {}
+
+
+class _RowRead:
+    """Any other connector: its rows are staged with ``write_row``, rejected ones kept aside."""
+
+    def __init__(self, source: RowSource, table: str, window: ReadWindow) -> None:
+        self.source, self.table = source, table
+        self.first = source.extract(table, window)  # the columns are known once a read starts
+        self.window = window
+        self.columns = self.first.columns
+        self.pending: Extract | None = self.first
+
+    def stage(self, wh: psycopg.Connection, stage: str, window: ReadWindow) -> list[Rejected]:
+        extract, self.pending = self.pending, None
+        if extract is None or window != self.window:
+            extract = self.source.extract(self.table, window)
+        return loading.copy_rows_into(wh, stage, self.columns, extract.records)
+
+    def key_fingerprint(self, primary_key: list[str]) -> None:
+        return None
+
+    def stage_keys(self, wh: psycopg.Connection, stage: str, keys: list[Column]) -> int | None:
+        found = self.source.primary_keys(self.table)
+        if found is None:
+            return None
+        loading.copy_rows_into(wh, stage, keys, iter(found))
+        return len(found)
+
+    def details(self) -> dict[str, object]:
+        # Read after the rows: a connector may fill its details while they stream.
+        return {"source": self.first.details} if self.first.details else {}
+
+
+@contextmanager
+def _open_read(
+    source: CopySource | RowSource, table: str, window: ReadWindow, exported: str | None
+) -> Iterator[_CopyRead | _RowRead]:
+    """The read of ``table``: by COPY inside one snapshot when the source offers it."""
+    if isinstance(source, CopySource):
+        with source.snapshot(exported) as conn:
+            yield _CopyRead(source, conn, table)
+    else:
+        yield _RowRead(source, table, window)
+
+
+def _load(
     wh: psycopg.Connection,
     spec: TableSync,
-    source: SqlSource,
+    source: CopySource | RowSource,
     window: ReadWindow,
     batch_id: str,
     mode: str,
     reconcile: bool,
     exported: str | None = None,
 ) -> _Loaded:
-    """The fast path: COPY out of a read-only snapshot straight into the stage (or raw).
+    """Stage what changed, merge it into raw, reconcile deletes and heal: for every source.
 
     ``exported`` reads in a replication slot's exported snapshot (the CDC initial copy).
     """
-    with source.snapshot(exported) as src:
-        columns = source.columns(src, spec.table_name)
-        if mode != "backfill" and not loading.raw_columns(wh, "raw", spec.raw_table):
-            first = _first_load(wh, spec, source, src, columns, batch_id)
+    with _open_read(source, spec.table_name, window, exported) as read:
+        columns = read.columns
+        new_table = mode != "backfill" and not loading.raw_columns(wh, "raw", spec.raw_table)
+        if new_table and isinstance(read, _CopyRead):
+            first = _first_load(wh, spec, read, batch_id)
             if first is not None:
                 return first
         plan = _prepare_raw(wh, spec, columns, batch_id)
@@ -368,28 +484,24 @@ def _load_from_sql(
             window: ReadWindow, name: str
         ) -> tuple[loading.UpsertCounts, int, datetime | None]:
             stage = loading.create_stage(wh, name, columns)
-            query = source.select(
-                spec.table_name, columns, window.cursor, window.since, window.until
-            )
-            loading.copy_chunks_into(wh, stage, columns, source.copy_out(src, query))
-            return _finish_load(wh, spec, stage, columns, plan, [], batch_id, not reconcile)
+            rejected = read.stage(wh, stage, window)
+            return _finish_load(wh, spec, stage, columns, plan, rejected, batch_id, not reconcile)
 
         counts, quarantined, watermark = load(window, spec.raw_table)
         deleted = source_rows = live = None
         details: dict[str, object] = {}
-        if reconcile:
-            deleted, source_rows, missing, same = _reconcile_sql_keys(
-                wh, spec, source, src, columns
-            )
+        checked = _reconcile_keys(wh, spec, read) if reconcile else None
+        if checked is not None:
+            deleted, source_rows, missing, same = checked
             if same:
                 live = source_rows  # equal key sets: raw's live rows are the source's rows
             if _unexplained(wh, spec, missing):
                 # Keys the source has but raw lacks (a row back with an old cursor, raw rebuilt
-                # behind Aura's back): re-read the whole snapshot so no row is ever lost.
-                healed, more, _ = load(ReadWindow(None), f"{spec.raw_table}_heal")
+                # behind Aura's back): read the whole table again so no row is ever lost.
+                healed, more, _ = load(ReadWindow(spec.table.cursor), f"{spec.raw_table}_heal")
                 counts, quarantined = counts + healed, quarantined + more
                 details["healed_missing_keys"] = missing
-    details |= _details(plan, deleted, source_rows)
+        details |= _details(plan, deleted, source_rows) | read.details()
     return _Loaded(counts, quarantined, deleted, watermark, plan, details, live)
 
 
@@ -404,12 +516,7 @@ def _unexplained(wh: psycopg.Connection, spec: TableSync, missing: int) -> bool:
 
 
 def _first_load(
-    wh: psycopg.Connection,
-    spec: TableSync,
-    source: SqlSource,
-    src: psycopg.Connection,
-    columns: list[Column],
-    batch_id: str,
+    wh: psycopg.Connection, spec: TableSync, read: _CopyRead, batch_id: str
 ) -> _Loaded | None:
     """A table's first load: COPY the whole snapshot straight into a new raw table.
 
@@ -418,6 +525,7 @@ def _first_load(
     the source (no usable key) undo it and return None, and the staged path deduplicates.
     """
     raw = sql.Identifier("raw", spec.raw_table)
+    columns = read.columns
     try:
         with wh.transaction():
             loading.ensure_raw_table(
@@ -429,9 +537,7 @@ def _first_load(
                     "alter column _sync_batch_id set default {b}"
                 ).format(t=raw, s=sql.Literal(spec.source_name), b=sql.Literal(batch_id))
             )
-            full = source.select(spec.table_name, columns, None, None)
-            chunks = source.copy_out(src, full)
-            rows = loading.copy_chunks_into(wh, raw, columns, chunks, freeze=True)
+            rows = read.copy_into(wh, raw, columns, ReadWindow(None), freeze=True)
             wh.execute(
                 sql.SQL(
                     "alter table {} alter column _source_system drop default, "
@@ -453,82 +559,34 @@ def _first_load(
     )
 
 
-def _reconcile_sql_keys(
-    wh: psycopg.Connection,
-    spec: TableSync,
-    source: SqlSource,
-    src: psycopg.Connection,
-    columns: list[Column],
-) -> tuple[int, int, int, bool]:
-    """Compare source and raw keys.
+def _reconcile_keys(
+    wh: psycopg.Connection, spec: TableSync, read: _TableRead
+) -> tuple[int, int, int, bool] | None:
+    """Compare source and raw keys; None when the source cannot list its keys.
 
     Returns (tombstoned, source rows, source keys raw lacks, whether the key sets matched).
-    Key-set fingerprints are compared first: when the sets match (the usual night), no key
-    needs to cross the wire.
+    Where the source can fingerprint its key set, prints are compared first: when the sets
+    match (the usual night), no key needs to cross the wire.
     """
     pk = spec.table.primary_key
-    source_print = loading.key_fingerprint(src, sql.Identifier(source.schema, spec.table_name), pk)
-    raw_print = loading.key_fingerprint(
-        wh, sql.Identifier("raw", spec.raw_table), pk, sql.SQL("_deleted_at is null")
-    )
-    if source_print == raw_print:
-        return 0, source_print[0], 0, True
-    keys = [c for c in columns if c.name in pk]
-    key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
-    key_query = source.select(spec.table_name, keys, None, None)
-    loading.copy_chunks_into(wh, key_stage, keys, source.copy_out(src, key_query))
-    deleted = loading.tombstone_missing(
-        wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
-    )
-    missing = loading.count_missing(
-        wh, schema="raw", table=spec.raw_table, primary_key=pk, key_table=key_stage
-    )
-    return deleted, source_print[0], missing, False
-
-
-def _load_from_rows(
-    wh: psycopg.Connection,
-    spec: TableSync,
-    source: RowSource,
-    window: ReadWindow,
-    batch_id: str,
-    reconcile: bool,
-) -> _Loaded:
-    """Connectors that yield rows: COPY them with write_row, rejected records quarantined."""
-    table = spec.table
-    extract = source.extract(spec.table_name, window)
-    plan = _prepare_raw(wh, spec, extract.columns, batch_id)
-
-    def load(records: Extract, name: str) -> tuple[loading.UpsertCounts, int, datetime | None]:
-        stage = loading.create_stage(wh, name, records.columns)
-        rejected = loading.copy_rows_into(wh, stage, records.columns, records.records)
-        return _finish_load(
-            wh, spec, stage, records.columns, plan, rejected, batch_id, not reconcile
+    source_print = read.key_fingerprint(pk)
+    if source_print is not None:
+        raw_print = loading.key_fingerprint(
+            wh, sql.Identifier("raw", spec.raw_table), pk, sql.SQL("_deleted_at is null")
         )
-
-    counts, quarantined, watermark = load(extract, spec.raw_table)
-    deleted = None
-    details: dict[str, object] = {}
-    keys = source.primary_keys(spec.table_name) if reconcile else None
-    if keys is not None:
-        by_name = {c.name: c for c in extract.columns}
-        ordered = [by_name[k] for k in table.primary_key]
-        key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", ordered)
-        loading.copy_rows_into(wh, key_stage, ordered, iter(keys))
-        key_args = {"schema": "raw", "table": spec.raw_table, "primary_key": table.primary_key,
-                    "key_table": key_stage}  # fmt: skip
-        deleted = loading.tombstone_missing(wh, **key_args)  # type: ignore[arg-type]
-        missing = loading.count_missing(wh, **key_args)  # type: ignore[arg-type]
-        if _unexplained(wh, spec, missing):
-            # The source has keys raw lacks: read it all again so no row is ever lost.
-            full = source.extract(spec.table_name, ReadWindow(table.cursor))
-            healed, more, _ = load(full, f"{spec.raw_table}_heal")
-            counts, quarantined = counts + healed, quarantined + more
-            details["healed_missing_keys"] = missing
-    details |= _details(plan, deleted, len(keys) if deleted is not None and keys else None)
-    if extract.details:
-        details["source"] = extract.details
-    return _Loaded(counts, quarantined, deleted, watermark, plan, details)
+        if source_print == raw_print:
+            return 0, source_print[0], 0, True
+    by_name = {c.name: c for c in read.columns}
+    keys = [by_name[k] for k in pk]
+    key_stage = loading.create_stage(wh, f"{spec.raw_table}_keys", keys)
+    source_rows = read.stage_keys(wh, key_stage, keys)
+    if source_rows is None:
+        return None
+    key_args = {"schema": "raw", "table": spec.raw_table, "primary_key": pk,
+                "key_table": key_stage}  # fmt: skip
+    deleted = loading.tombstone_missing(wh, **key_args)  # type: ignore[arg-type]
+    missing = loading.count_missing(wh, **key_args)  # type: ignore[arg-type]
+    return deleted, source_rows, missing, False
 
 
 def _store_state(
@@ -731,17 +789,7 @@ def _sync_cdc(
         except Exception as exc:
             fail_sync_job(warehouse_url, job_id, exc, secrets=mask_urls or [warehouse_url])
             raise
-        outcome = SyncOutcome(
-            processed=loaded.counts.staged + loaded.quarantined,
-            inserted=loaded.counts.inserted,
-            updated=loaded.counts.updated,
-            deleted=loaded.deleted or 0,
-            quarantined=loaded.quarantined,
-            watermark_after=loaded.watermark,
-            details=loaded.details,
-            lsn_after=after,
-        )
-        close_sync_job(warehouse_url, job_id, outcome)
+        outcome = _close_job(warehouse_url, job_id, loaded, loaded.watermark, after)
     return SyncResult(
         job_id=job_id,
         batch_id=batch_id,
@@ -769,7 +817,7 @@ def _cdc_snapshot(
     there before), committed with the slot's start as raw's position."""
     with connect(warehouse_url) as wh, wh.transaction():
         _abort_if_client_dies(wh)
-        loaded = _load_from_sql(
+        loaded = _load(
             wh, spec, source, ReadWindow(None), batch_id, "full_refresh", existed, exported
         )
         live = _live_rows(wh, spec, loaded, state.live_rows if existed else 0)

@@ -42,17 +42,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
 
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.sources.probing import Outcome, count
+from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 TABLE = "opportunity"
 PRIMARY_KEY = "apn_crm_unique_identifier"
@@ -720,8 +725,8 @@ def _rows(
     files: Sequence[_LoadedFile], kinds: dict[str, Kind], window: ReadWindow
 ) -> Iterator[tuple[Any, ...] | Rejected]:
     """Typed rows in column order, skipping those outside the window; rejections pass through."""
-    since = _naive_utc(window.since) if window.since else None
-    until = _naive_utc(window.until) if window.until else None
+    since = naive_utc(window.since) if window.since else None
+    until = naive_utc(window.until) if window.until else None
     for loaded in files:
         for record in loaded.records:
             if isinstance(record, Rejected):
@@ -768,13 +773,7 @@ def _numeric(value: Any) -> Decimal:
     """Decimal from a JSON number or a numeric string (Selling API amounts are strings)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected a number, got {_json_type(value)}")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"unparsable number {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"unparsable number {value!r}")
-    return number
+    return parse_decimal(value)
 
 
 def _date(value: Any) -> date:
@@ -788,7 +787,7 @@ def _date(value: Any) -> date:
 def _timestamp(value: Any) -> datetime:
     """An ISO date-time as naive UTC; one without an offset is taken as UTC already."""
     try:
-        return _naive_utc(datetime.fromisoformat(_iso_text(value, "timestamp")))
+        return parse_timestamp(_iso_text(value, "timestamp"))
     except ValueError:
         raise ValueError(f"unparsable timestamp {value!r}") from None
 
@@ -798,11 +797,6 @@ def _iso_text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a {what}, got {_json_type(value)}")
     return value.strip()
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """Timestamps are stored as naive UTC, so aware ones are converted, naive ones kept."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _list(value: Any) -> Jsonb:
@@ -852,3 +846,34 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
     "list": _list,
     "jsonb": Jsonb,
 }
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> ApnFiles:
+    """The export folder under the data directory."""
+    assert config.folder is not None
+    return ApnFiles(settings.data_dir / config.folder)
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """A folder of files holds no credentials."""
+    return []
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A file that cannot be read may be readable on retry (a copy still being written)."""
+    return False
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """A missing drop folder is degraded (nothing dropped yet), an unreadable one is down."""
+    assert config.folder is not None
+    folder = settings.data_dir / config.folder
+    if not folder.is_dir():
+        return "degraded", f"{folder} does not exist: drop exports there (`aura demo` adds one)"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return "down", f"{folder} is not readable"
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return "healthy", f"{folder}: {count(len(files), 'export file')}"

@@ -8,10 +8,32 @@ raised, so one bad record never aborts a load and the loader can keep the invari
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+import psycopg
+from psycopg import sql
+
+
+class SourceConfigError(RuntimeError):
+    """A source's environment is incomplete (a named variable is not set)."""
+
+
+def env_value(name: str | None) -> str | None:
+    """The variable ``name`` names, if a name is given and the variable is set."""
+    return os.environ.get(name) if name else None
+
+
+def required_env(name: str | None, source: str) -> str:
+    """The variable ``name`` names; a ``SourceConfigError`` naming it when it is unset."""
+    value = env_value(name)
+    if not value:
+        raise SourceConfigError(f"source {source}: environment variable {name} is not set")
+    return value
 
 
 @dataclass(frozen=True)
@@ -59,4 +81,39 @@ class RowSource(Protocol):
 
     def primary_keys(self, table: str) -> set[tuple[Any, ...]] | None:
         """Every primary key currently in the source (for delete reconciliation), if knowable."""
+        ...
+
+
+@runtime_checkable
+class CopySource(Protocol):
+    """A source the warehouse can COPY from directly: the fast path (PostgreSQL).
+
+    Rows leave the source as COPY text and enter the warehouse without becoming Python objects,
+    and a table's first load can be written straight into its new raw table. Every read of one
+    sync (columns, rows, keys) happens inside one ``snapshot``, so they agree with each other.
+    """
+
+    schema: str
+
+    def snapshot(self, exported: str | None = None) -> AbstractContextManager[psycopg.Connection]:
+        """A read-only connection seeing one consistent snapshot (``exported``: another's)."""
+        ...
+
+    def columns(self, conn: psycopg.Connection, table: str) -> list[Column]:
+        """The table's columns in order, with their PostgreSQL types."""
+        ...
+
+    def select(
+        self,
+        table: str,
+        columns: list[Column],
+        cursor: str | None,
+        since: datetime | None,
+        until: datetime | None = None,
+    ) -> sql.Composed:
+        """The query of the rows whose cursor falls in ``[since, until)``."""
+        ...
+
+    def copy_out(self, conn: psycopg.Connection, query: sql.Composed) -> Iterator[bytes]:
+        """The query's rows as COPY text-format chunks."""
         ...

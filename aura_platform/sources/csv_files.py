@@ -28,16 +28,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Literal
 
-from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
+from aura_platform.sources.base import Column, Extract, Rejected
+from aura_platform.sources.probing import Outcome, count
 
 TABLE = "trial_balance"
 
@@ -323,11 +326,6 @@ def parse_bytes(file_name: str, data: bytes, *, default_currency: str = "USD") -
     return Extract(COLUMNS, context.records(lines, header), details)
 
 
-def parse_file(path: Path, *, default_currency: str = "USD") -> Extract:
-    """Parse one trial-balance file (see ``parse_bytes``)."""
-    return parse_bytes(path.name, path.read_bytes(), default_currency=default_currency)
-
-
 def _decode(data: bytes) -> tuple[str, str | None]:
     """Text and encoding name; latin-1 text and ``None`` when neither UTF-8 nor cp1252 fits."""
     try:
@@ -507,37 +505,30 @@ def _amounts(
     )
 
 
-class CsvTrialBalanceSource:
-    """Trial-balance files as a ``RowSource``: one table, ``trial_balance``, over given files.
-
-    Which files to read is the landing zone's business (``aura_platform.lib.landing``); files
-    are changes in themselves, so there is no cursor, and the source cannot know every key.
-    """
-
-    def __init__(self, paths: Iterable[Path], *, default_currency: str = "USD") -> None:
-        self.paths = list(paths)
-        self.default_currency = default_currency
-
-    def extract(self, table: str, window: ReadWindow) -> Extract:
-        """Rows and rejections of every file, file after file.
-
-        Keys are unique within a file but may repeat across files (a corrected file for the same
-        entity and period); a loader should apply files in order, as the landing zone does.
-        """
-        _check_table(table)
-        if window.cursor is not None:
-            raise ValueError("trial-balance files have no cursor; read them with ReadWindow(None)")
-        extracts = [parse_file(p, default_currency=self.default_currency) for p in self.paths]
-        records = (record for e in extracts for record in e.records)
-        return Extract(COLUMNS, records, {"files": [e.details for e in extracts]})
-
-    def primary_keys(self, table: str) -> set[tuple[Any, ...]] | None:
-        """Unknowable: a file holds some entities and periods, not the whole ledger."""
-        _check_table(table)
-        return None
+# --- the transport: what the registry needs -------------------------------------------------
 
 
-def _check_table(table: str) -> None:
-    """The source has one table; anything else is a configuration mistake worth naming."""
-    if table != TABLE:
-        raise LookupError(f"CSV landing zone has only the table {TABLE!r}, not {table!r}")
+def open_source(name: str, config: SourceConfig, settings: Settings) -> Any:
+    """Not synced table by table: the landing zone (``lib/landing.py``) loads dropped files."""
+    raise ValueError(f"source {name}: transport csv_landing is loaded by the landing zone")
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """A folder of files holds no credentials."""
+    return []
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A bad file is quarantined, not raised; anything raised may pass on retry."""
+    return False
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """Dropped CSVs are archived out of the landing folder, so it must be writable too."""
+    folder = settings.landing_dir
+    if not folder.is_dir():
+        return "degraded", f"landing folder {folder} does not exist: create it or `aura demo`"
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        return "down", f"landing folder {folder} is not readable and writable"
+    waiting = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return "healthy", f"landing folder {folder}: writable, {count(len(waiting), 'file')} waiting"

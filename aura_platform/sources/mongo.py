@@ -13,16 +13,21 @@ import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import mongomock
 from bson import Decimal128, ObjectId, json_util
 from psycopg.types.json import Jsonb
 from pymongo import ASCENDING, MongoClient
+from pymongo.errors import OperationFailure, PyMongoError
 
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
 from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.sources.probing import CONNECT_TIMEOUT, Outcome, one_line
+from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 DEFAULT_DATABASE = "aura"
 SERVER_SELECTION_TIMEOUT_MS = 5_000
@@ -273,7 +278,7 @@ def _convert(value: Any, field: Field) -> Any:
     if field.pg_type == "date":
         return _calendar_date(value)
     if field.pg_type == TIMESTAMP:
-        return _timestamp(datetime.fromisoformat(value) if isinstance(value, str) else value)
+        return parse_timestamp(value) if isinstance(value, str) else _timestamp(value)
     number = _decimal(value)
     if field.pg_type == "numeric":
         return number
@@ -295,7 +300,7 @@ def _timestamp(value: Any) -> datetime:
     """Naive UTC, the warehouse's convention; naive values are taken to be UTC already."""
     if not isinstance(value, datetime):
         raise ValueError("not a date-time")
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive_utc(value)
 
 
 def _calendar_date(value: Any) -> date:
@@ -310,15 +315,50 @@ def _calendar_date(value: Any) -> date:
 
 
 def _decimal(value: Any) -> Decimal:
-    """Exact decimal of a number or numeric string; bools and non-finite values are not amounts."""
-    if isinstance(value, Decimal128):
-        value = value.to_decimal()
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("not a number")
+    """Exact decimal of a number, numeric string or BSON Decimal128."""
+    return parse_decimal(value.to_decimal() if isinstance(value, Decimal128) else value)
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> MongoSource:
+    """The MongoDB at ``AURA_MONGO_URL``, or the demo documents when it is unset."""
+
+    def demo_documents() -> dict:
+        from aura_platform.demo.mongo import load_mongo_documents
+
+        return load_mongo_documents(settings)
+
+    # Without AURA_MONGO_URL the demo documents are served by an in-process stand-in
+    # (mongomock) through the very same pymongo code path.
+    return MongoSource(mongo_client(settings.mongo_url, demo_documents))
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """The URL (it may carry a password)."""
+    return [settings.mongo_url or ""]
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Unauthorized (13) and AuthenticationFailed (18) are answered the same on every retry."""
+    return isinstance(error, OperationFailure) and error.code in (13, 18)
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """With ``AURA_MONGO_URL``, a ``ping``; without it the demo stand-in runs in-process."""
+    if not settings.mongo_url:
+        return "not configured", "demo documents served in-process (mongomock)"
+    timeout_ms = CONNECT_TIMEOUT * 1000
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not number.is_finite():
-        raise ValueError("not finite")
-    return number
+        client: MongoClient[dict] = MongoClient(
+            settings.mongo_url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+        )
+        try:
+            client.admin.command("ping")
+            version = client.server_info().get("version", "?")
+        finally:
+            client.close()
+    except PyMongoError as exc:
+        return "down", f"AURA_MONGO_URL unreachable: {one_line(exc)}"
+    return "healthy", f"MongoDB {version}"

@@ -27,13 +27,23 @@ import urllib.request
 import xmlrpc.client
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from psycopg.types.json import Jsonb
 
-from aura_platform.sources.base import Column, Extract, ReadWindow, Rejected
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
+from aura_platform.sources.base import (
+    Column,
+    Extract,
+    ReadWindow,
+    Rejected,
+    env_value,
+    required_env,
+)
+from aura_platform.sources.probing import CONNECT_TIMEOUT, Outcome, one_line
+from aura_platform.sources.values import naive_utc, parse_decimal, parse_timestamp
 
 OdooProtocol = Literal["xmlrpc", "json2"]
 
@@ -85,14 +95,6 @@ def _many2one_id(value: Any) -> int:
     return int(value[0])
 
 
-def _naive_utc(value: str) -> datetime:
-    """Odoo sends UTC datetimes as naive ``YYYY-MM-DD HH:MM:SS`` strings."""
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
 def _text(value: Any) -> str:
     """Text as is; selection keys are strings in practice, but nothing else is assumed."""
     return value if isinstance(value, str) else str(value)
@@ -103,7 +105,7 @@ _TYPES: dict[str, _OdooType] = {
     "integer": _OdooType("integer", int),
     "float": _OdooType("double precision", float),
     # Sent as a float; its shortest repr is the amount Odoo rounded to the currency.
-    "monetary": _OdooType("numeric", lambda v: Decimal(str(v))),
+    "monetary": _OdooType("numeric", parse_decimal),
     "char": _OdooType("text", _text),
     "text": _OdooType("text", _text),
     "html": _OdooType("text", _text),
@@ -111,7 +113,8 @@ _TYPES: dict[str, _OdooType] = {
     # ``model,id``: which model the id belongs to is part of the value.
     "reference": _OdooType("text", _text),
     "date": _OdooType("date", date.fromisoformat),
-    "datetime": _OdooType("timestamp without time zone", _naive_utc),
+    # Odoo sends UTC datetimes as naive ``YYYY-MM-DD HH:MM:SS`` strings.
+    "datetime": _OdooType("timestamp without time zone", parse_timestamp),
     "many2one": _OdooType("integer", _many2one_id),
     "many2one_reference": _OdooType("integer", int),
     "json": _OdooType("jsonb", Jsonb),
@@ -189,8 +192,7 @@ def window_domain(window: ReadWindow) -> list[Any]:
 
 def _odoo_datetime(moment: datetime, *, round_up: bool = False) -> str:
     """The API speaks whole seconds; rounding ``until`` up re-reads a row rather than loses it."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    moment = naive_utc(moment)
     if round_up and moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment.strftime(_DATETIME_FORMAT)
@@ -445,3 +447,49 @@ class OdooRpcSource:
                 return
             last = page[-1]
             last_id = int(last["id"] if isinstance(last, dict) else last)
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> OdooRpcSource:
+    """``odoo_xmlrpc`` logs in with a password, ``odoo_json2`` sends an API key."""
+    secret = required_env(config.secret_env, name)
+    json2 = config.transport == "odoo_json2"
+    return OdooRpcSource(
+        required_env(config.connection_env, name),
+        required_env(config.database_env, name),
+        username=env_value(config.username_env),
+        password=None if json2 else secret,
+        api_key=secret if json2 else None,
+        protocol="json2" if json2 else "xmlrpc",
+        models={t: c.model for t, c in config.tables.items() if c.model},
+    )
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """The server URL (it may carry credentials); the secret itself the registry adds."""
+    return [env_value(config.connection_env) or ""]
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A refused login or API key is refused again on retry."""
+    return isinstance(error, OdooAuthError)
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """Every named variable set, and the server answering ``version()`` on XML-RPC's common."""
+    names = [config.connection_env, config.database_env, config.username_env, config.secret_env]
+    unset = [n for n in names if n and not env_value(n)]
+    if unset:
+        return "not configured", f"{', '.join(unset)} not set"
+    url = required_env(config.connection_env, "odoo").rstrip("/")
+    common = xmlrpc.client.ServerProxy(
+        f"{url}/xmlrpc/2/common", transport=_timeout_transport(url, CONNECT_TIMEOUT)
+    )
+    try:
+        answer = common.version()
+    except (OSError, xmlrpc.client.Error) as exc:
+        return "down", f"{url} does not answer: {one_line(exc)}"
+    version = answer.get("server_version", "?") if isinstance(answer, dict) else "?"
+    return "healthy", f"{url}: Odoo {version}"

@@ -1,76 +1,96 @@
-"""Configured source -> connector object. The only place that knows every transport."""
+"""The one table of transports: everything Aura knows about each way of reaching a source.
+
+A transport is a module of ``aura_platform.sources`` that provides four functions (the
+``TransportModule`` protocol): how a configured source opens, which secrets its errors could
+echo, how ``aura doctor`` checks it, and which of its errors are permanent. ``TRANSPORTS``
+names that module and says what else the platform needs to know: the Dagster kind of its raw
+assets, whether it offers the COPY fast path, and whether ``sync_table`` loads it. Health,
+fault classification, secret masking and asset kinds all read this table; adding a transport
+is one module plus one entry here (see "Adding a transport" in ``docs/ingestion.md``).
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 from aura_platform.config.models import SourceConfig, SourcesFile
 from aura_platform.settings import Settings
-from aura_platform.sources.base import RowSource
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.base import CopySource, RowSource, SourceConfigError, env_value
+from aura_platform.sources.probing import Outcome
+
+__all__ = ["TRANSPORTS", "SourceConfigError", "Transport", "TransportModule", "transport"]
 
 
-class SourceConfigError(RuntimeError):
-    """A source's environment is incomplete (a named variable is not set)."""
+class TransportModule(Protocol):
+    """What a transport's module provides (as module-level functions)."""
+
+    def open_source(
+        self, name: str, config: SourceConfig, settings: Settings
+    ) -> CopySource | RowSource:
+        """The connector for one configured source; nothing is connected until it is read."""
+        ...
+
+    def source_secrets(self, config: SourceConfig, settings: Settings) -> list[str]:
+        """URLs and secrets of this source beyond the warehouse URL and ``secret_env``."""
+        ...
+
+    def check_health(self, config: SourceConfig, settings: Settings) -> Outcome:
+        """Status and one-line reason for ``aura doctor``, bounded by a short timeout."""
+        ...
+
+    def is_permanent(self, error: BaseException) -> bool:
+        """Whether retrying ``error`` (one of this transport's) could only repeat it."""
+        ...
 
 
-def _env(name: str | None) -> str | None:
-    return os.environ.get(name) if name else None
+@dataclass(frozen=True)
+class Transport:
+    """One transport's entry: its module and what the platform needs to know about it."""
 
+    module: str  # under aura_platform.sources; imported on first use (pymongo is not cheap)
+    kind: str  # the Dagster kind its raw assets show, next to "postgres"
+    copy: bool = False  # a CopySource: COPY straight into the warehouse, no rows in Python
+    synced: bool = True  # loaded by sync_table; False: by its own asset (the landing zone)
 
-def _required(name: str | None, source: str) -> str:
-    value = _env(name)
-    if not value:
-        raise SourceConfigError(f"source {source}: environment variable {name} is not set")
-    return value
-
-
-def open_source(name: str, config: SourceConfig, settings: Settings) -> SqlSource | RowSource:
-    """The connector for one configured source (nothing is connected until it is read)."""
-    if config.transport == "sql":
-        assert config.connection_env is not None
-        return SqlSource(settings.source_url(config.connection_env))
-    if config.transport in ("odoo_xmlrpc", "odoo_json2"):
-        from aura_platform.sources.odoo_rpc import OdooRpcSource
-
-        secret = _required(config.secret_env, name)
-        json2 = config.transport == "odoo_json2"
-        return OdooRpcSource(
-            _required(config.connection_env, name),
-            _required(config.database_env, name),
-            username=_env(config.username_env),
-            password=None if json2 else secret,
-            api_key=secret if json2 else None,
-            protocol="json2" if json2 else "xmlrpc",
-            models={t: c.model for t, c in config.tables.items() if c.model},
+    @property
+    def impl(self) -> TransportModule:
+        return cast(
+            TransportModule, importlib.import_module(f"aura_platform.sources.{self.module}")
         )
-    if config.transport == "apn_files":
-        from aura_platform.sources.apn_files import ApnFiles
 
-        assert config.folder is not None
-        return ApnFiles(settings.data_dir / config.folder)
-    if config.transport == "mongo":
-        from aura_platform.sources.mongo import MongoSource, mongo_client
 
-        def demo_documents() -> dict:
-            from aura_platform.demo.mongo import load_mongo_documents
+TRANSPORTS: dict[str, Transport] = {
+    "sql": Transport("sql_database", kind="postgres", copy=True),
+    "odoo_xmlrpc": Transport("odoo_rpc", kind="python"),
+    "odoo_json2": Transport("odoo_rpc", kind="python"),
+    "apn_files": Transport("apn_files", kind="json"),
+    "mongo": Transport("mongo", kind="mongodb"),
+    "csv_landing": Transport("csv_files", kind="csv", synced=False),
+}
 
-            return load_mongo_documents(settings)
 
-        # Without AURA_MONGO_URL the demo documents are served by an in-process stand-in
-        # (mongomock) through the very same pymongo code path.
-        return MongoSource(mongo_client(settings.mongo_url, demo_documents))
-    raise ValueError(f"source {name}: transport {config.transport} has no row connector")
+def transport(config: SourceConfig) -> Transport:
+    """The entry of a configured source's transport."""
+    return TRANSPORTS[config.transport]
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> CopySource | RowSource:
+    """The connector for one configured source (nothing is connected until it is read)."""
+    return transport(config).impl.open_source(name, config, settings)
 
 
 def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
     """Every URL and secret a source's errors could contain, so they can be masked."""
-    secrets = [settings.warehouse_url, _env(config.secret_env) or ""]
-    if config.transport == "sql" and config.connection_env:
-        secrets.append(settings.source_url(config.connection_env))
-    elif config.connection_env:
-        secrets.append(_env(config.connection_env) or "")
+    secrets = [settings.warehouse_url, env_value(config.secret_env) or ""]
+    secrets += transport(config).impl.source_secrets(config, settings)
     return [s for s in secrets if s]
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """The source's health, checked the way its connector reaches it."""
+    return transport(config).impl.check_health(config, settings)
 
 
 def known_secrets(settings: Settings, sources: SourcesFile) -> list[str]:

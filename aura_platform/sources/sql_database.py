@@ -1,15 +1,32 @@
-"""PostgreSQL source transport (Odoo, APN): schema discovery and COPY extraction, read-only."""
+"""PostgreSQL source transport (Odoo, APN): schema discovery and COPY extraction, read-only.
+
+The one transport with the COPY fast path (``CopySource``): rows go from the source to the
+warehouse as COPY text, never as Python objects.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import psycopg
+import psycopg.errors
 from psycopg import sql
 
+from aura_platform.config.models import SourceConfig
+from aura_platform.settings import Settings
 from aura_platform.sources.base import Column
+from aura_platform.sources.probing import (
+    Outcome,
+    database_name,
+    listed,
+    missing_database,
+    one_line,
+    quick_connect,
+)
+from aura_platform.warehouse.catalog import table_columns
 from aura_platform.warehouse.connection import connect
 
 
@@ -38,17 +55,7 @@ class SqlSource:
 
     def columns(self, conn: psycopg.Connection, table: str) -> list[Column]:
         """The table's columns in order, with faithful PostgreSQL type names."""
-        rows = conn.execute(
-            """
-            select a.attname, format_type(a.atttypid, a.atttypmod)
-            from pg_attribute a
-            join pg_class c on c.oid = a.attrelid
-            join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
-            order by a.attnum
-            """,
-            (self.schema, table),
-        ).fetchall()
+        rows = table_columns(conn, self.schema, table)
         if not rows:
             raise LookupError(f"source table {self.schema}.{table} does not exist")
         return [Column(name, pg_type) for name, pg_type in rows]
@@ -86,3 +93,76 @@ class SqlSource:
         """Stream the query's rows as COPY text-format chunks."""
         with conn.cursor().copy(sql.SQL("copy ({}) to stdout").format(query)) as copy:
             yield from copy
+
+
+# --- the transport: what the registry needs -------------------------------------------------
+
+
+def open_source(name: str, config: SourceConfig, settings: Settings) -> SqlSource:
+    """The source database named by ``connection_env`` (or the demo's, when it is unset)."""
+    assert config.connection_env is not None
+    return SqlSource(settings.source_url(config.connection_env))
+
+
+def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
+    """The source's URL (a ``KeyError`` when it has none: then there is nothing to leak)."""
+    assert config.connection_env is not None
+    return [settings.source_url(config.connection_env)]
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A refused password or a missing right: PostgreSQL will say the same on every retry."""
+    if isinstance(
+        error,
+        psycopg.errors.InvalidPassword
+        | psycopg.errors.InvalidAuthorizationSpecification
+        | psycopg.errors.InsufficientPrivilege,
+    ):
+        return True
+    return isinstance(error, psycopg.OperationalError) and "password authentication failed" in str(
+        error
+    )
+
+
+def check_health(config: SourceConfig, settings: Settings) -> Outcome:
+    """Connect read-only, ``select 1``, and look for every configured table."""
+    assert config.connection_env is not None
+    env = config.connection_env
+    configured = bool(os.environ.get(env))
+    try:
+        source = SqlSource(settings.source_url(env))
+    except KeyError:
+        return "not configured", f"{env} is not set"
+    where = env if configured else f"demo database {database_name(source.url)} ({env} unset)"
+    try:
+        conn = quick_connect(source.url, read_only=True)
+    except psycopg.Error as exc:
+        if configured:
+            return "down", f"{env} unreachable: {one_line(exc)}"
+        if missing_database(settings, source.url):
+            return "degraded", f"{where} does not exist yet: `aura demo` generates it"
+        return "degraded", f"{where} unreachable: {one_line(exc)}"
+    with conn:
+        conn.execute("select 1")
+        version = conn.execute("show server_version").fetchone()
+        readable: dict[str, bool] = dict(
+            conn.execute(
+                "select c.relname, has_table_privilege(c.oid, 'select') "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = %s and c.relname = any(%s) "
+                "and c.relkind in ('r', 'p', 'v', 'm', 'f')",
+                (source.schema, list(config.tables)),
+            ).fetchall()
+        )
+    summary = f"{where}: PostgreSQL {version[0] if version else '?'}"
+    missing = [t for t in config.tables if t not in readable]
+    denied = [t for t in config.tables if readable.get(t) is False]
+    problems = []
+    if missing:
+        total = len(config.tables)
+        problems.append(f"{len(missing)} of {total} tables missing: {listed(missing)}")
+    if denied:
+        problems.append(f"no SELECT right on {listed(denied)}")
+    if problems:
+        return "degraded", f"{summary}; {'; '.join(problems)}"
+    return "healthy", f"{summary}, all {len(config.tables)} tables readable"

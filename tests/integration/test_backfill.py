@@ -8,10 +8,11 @@ from datetime import date
 import dagster as dg
 import pytest
 from support.warehouse import reset_warehouse
+from support.watermarks import read_watermark
 
 from aura_platform.config.loader import load_sources
 from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.sync import TableSync, read_watermark, sync_table
+from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.runner import prepare_environment, run_job
 from aura_platform.settings import Settings
 from aura_platform.sources.sql_database import SqlSource

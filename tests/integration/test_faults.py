@@ -22,11 +22,12 @@ import pytest
 from psycopg import sql
 from support.odoo_rpc_server import FakeModel, FakeOdoo, serve
 from support.sync_process import sql_table_spec
+from support.watermarks import read_watermark
 
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.defs.ingestion.assets import build_raw_asset
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
-from aura_platform.lib.sync import TableSync, read_watermark, sync_table
+from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database

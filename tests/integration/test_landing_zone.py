@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pyarrow.parquet as pq
 import pytest
+from support.trial_balance import parse_file
 
 from aura_platform.lib.landing import (
     finalize_file,
@@ -22,7 +23,6 @@ from aura_platform.lib.landing import (
 )
 from aura_platform.settings import Settings
 from aura_platform.sources.base import Rejected
-from aura_platform.sources.csv_files import parse_file
 from aura_platform.warehouse.connection import connect
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "csv"

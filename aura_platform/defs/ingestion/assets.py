@@ -13,13 +13,13 @@ from aura_platform.defs.resources import BackfillWindow, WarehouseResource
 from aura_platform.lib.faults import is_permanent
 from aura_platform.lib.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import mask_secrets
+from aura_platform.sources.registry import transport
 
 # Connection failures are retried with backoff and jitter (3 attempts in all); a sync is
 # idempotent, so a retry is safe. Authentication errors are raised as non-retryable failures.
 SOURCE_RETRY = dg.RetryPolicy(
     max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
-ROW_SOURCE_KINDS = {"sql": "postgres", "mongo": "mongodb", "apn_files": "json"}
 
 
 class SyncConfig(dg.Config):
@@ -58,7 +58,7 @@ def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", spec.source_name, spec.table_name],
         group_name=f"raw_{spec.source_name}",
-        kinds={"postgres", ROW_SOURCE_KINDS.get(source.transport, "python")},
+        kinds={"postgres", transport(source).kind},
         owners=source.owners,
         description=(
             f"{spec.table.description or spec.table_name} Mirrored into raw.{spec.raw_table} "
@@ -117,7 +117,7 @@ def build_landing_asset(spec: TableSync) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", spec.source_name, spec.table_name],
         group_name=f"raw_{spec.source_name}",
-        kinds={"postgres", "csv"},
+        kinds={"postgres", transport(spec.source).kind},
         owners=spec.source.owners,
         description=(
             f"{spec.table.description} Files dropped in data/{spec.source.folder}/ are loaded "
@@ -172,6 +172,6 @@ def table_syncs() -> list[TableSync]:
 
 
 raw_assets = [
-    build_landing_asset(spec) if spec.source.transport == "csv_landing" else build_raw_asset(spec)
+    build_raw_asset(spec) if transport(spec.source).synced else build_landing_asset(spec)
     for spec in table_syncs()
 ]
