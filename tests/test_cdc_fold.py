@@ -135,3 +135,11 @@ def test_a_new_relation_shape_closes_the_segment_so_each_row_keeps_its_columns()
         ["id", "name", "added"],
     ]
     assert segments[1]["rows"] == {("2",): ["2", "new shape", "yes"]}
+
+
+def test_text_values_are_decoded_as_utf8_and_nulls_and_unsent_values_kept_apart() -> None:
+    ascii_row = pgoutput.decode(_insert("1", "plain", None, "<toast>"))
+    accented = pgoutput.decode(_insert("2", "Société Générale", "naïve", "\\x00"))
+    assert isinstance(ascii_row, pgoutput.Insert) and isinstance(accented, pgoutput.Insert)
+    assert ascii_row.new == ("1", "plain", None, pgoutput.UNCHANGED)
+    assert accented.new == ("2", "Société Générale", "naïve", "\\x00")

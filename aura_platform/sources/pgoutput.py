@@ -121,14 +121,16 @@ class _Reader:
         pos += 2
         values: list[Value] = []
         append = values.append
+        unpack = _INT32.unpack_from
         for _ in range(count):
             kind = data[pos]
             pos += 1
             if kind == 0x74:  # 't'
-                (length,) = _INT32.unpack_from(data, pos)
+                (length,) = unpack(data, pos)
                 pos += 4
-                append(data[pos : pos + length].decode())
-                pos += length
+                end = pos + length
+                append(data[pos:end].decode())
+                pos = end
             elif kind == 0x6E:  # 'n'
                 append(None)
             elif kind == 0x75:  # 'u'

@@ -50,6 +50,7 @@ class ChangeFeed:
         self.source = source
         self.name = name
         self.table = table
+        self._conn: psycopg.Connection | None = None  # the open peek's, for ``type_names``
 
     def slot(self, conn: psycopg.Connection) -> SlotState | None:
         """The slot's acknowledged position, or None when it does not exist (never or dropped)."""
@@ -147,25 +148,35 @@ class ChangeFeed:
     def peek(self) -> Iterator[pgoutput.Message]:
         """Decoded messages of every transaction committed so far, without consuming them.
 
-        Read through a server-side cursor so a large backlog streams instead of filling memory.
+        Read through a server-side cursor so a large backlog streams instead of filling memory,
+        in binary format so the messages arrive as bytes rather than as hex text to decode.
+        ``type_names`` runs on this connection while it is open, to spare a second one.
         """
         with connect(self.source.url) as conn, conn.transaction():
-            cursor = conn.cursor(name="aura_cdc_peek")
-            cursor.itersize = _PEEK_BATCH
-            cursor.execute(
-                "select data from pg_logical_slot_peek_binary_changes(%s, null, null, "
-                "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
-                (self.name, self.name),
-            )
-            for (data,) in cursor:
-                yield pgoutput.decode(bytes(data))
+            self._conn = conn
+            try:
+                cursor = conn.cursor(name="aura_cdc_peek")
+                cursor.itersize = _PEEK_BATCH
+                cursor.execute(
+                    "select data from pg_logical_slot_peek_binary_changes(%s, null, null, "
+                    "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
+                    (self.name, self.name),
+                    binary=True,
+                )
+                decode = pgoutput.decode
+                for (data,) in cursor:
+                    yield decode(data)
+            finally:
+                self._conn = None
 
     def type_names(self, columns: Sequence[pgoutput.RelationColumn]) -> list[str]:
         """PostgreSQL's names of a relation message's column types, as the raw mirror uses them."""
+        query = (
+            "select format_type(t, m) from unnest(%s::oid[], %s::int[]) "
+            "with ordinality as c(t, m, n) order by n"
+        )
+        params = ([c.type_oid for c in columns], [c.type_modifier for c in columns])
+        if self._conn is not None:
+            return [row[0] for row in self._conn.execute(query, params)]
         with connect(self.source.url, autocommit=True) as conn:
-            return [
-                conn.execute(
-                    "select format_type(%s, %s)", (c.type_oid, c.type_modifier)
-                ).fetchone()[0]  # type: ignore[index]
-                for c in columns
-            ]
+            return [row[0] for row in conn.execute(query, params)]
