@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg.errors
 
+from aura_platform.settings import SourceNotConfigured
+
 
 def is_permanent(error: BaseException) -> bool:
     """Authentication, authorisation and configuration errors: retrying only repeats them.
@@ -18,6 +20,7 @@ def is_permanent(error: BaseException) -> bool:
         error,
         OdooAuthError
         | SourceConfigError
+        | SourceNotConfigured
         | psycopg.errors.InvalidPassword
         | psycopg.errors.InvalidAuthorizationSpecification
         | psycopg.errors.InsufficientPrivilege,

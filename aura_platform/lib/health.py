@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -25,6 +26,7 @@ from pymongo.errors import PyMongoError
 from aura_platform.config.loader import load_sources
 from aura_platform.config.models import SourceConfig, SourcesFile
 from aura_platform.settings import Settings, mask_secrets
+from aura_platform.sources.mongo import STANDIN_SCHEME
 from aura_platform.sources.odoo_rpc import _timeout_transport
 from aura_platform.sources.registry import known_secrets
 from aura_platform.sources.sql_database import SqlSource
@@ -275,8 +277,8 @@ def _sql_source(settings: Settings, config: SourceConfig) -> Outcome:
     try:
         source = SqlSource(settings.source_url(env))
     except KeyError:
-        return "not configured", f"{env} is not set"
-    where = env if configured else f"demo database {_database_name(source.url)} ({env} unset)"
+        return "not configured", f"{env} is not set (AURA_DEMO=1 reads the demo's instead)"
+    where = env if configured else f"demo database {_database_name(source.url)} (AURA_DEMO=1)"
     try:
         conn = _connect(source.url, read_only=True)
     except psycopg.Error as exc:
@@ -352,9 +354,15 @@ def _landing_folder(settings: Settings) -> Outcome:
 
 
 def _mongo(settings: Settings) -> Outcome:
-    """With ``AURA_MONGO_URL``, a ``ping``; without it the demo stand-in runs in-process."""
+    """A ``ping`` of ``AURA_MONGO_URL``; the stand-in (``mongomock://``) needs its folder only."""
     if not settings.mongo_url:
-        return "not configured", "demo documents served in-process (mongomock)"
+        return "not configured", "AURA_MONGO_URL is not set (AURA_DEMO=1 reads the demo's instead)"
+    standin = urlsplit(settings.mongo_url)
+    if standin.scheme == STANDIN_SCHEME:
+        files = sorted(Path(standin.path).glob("*.json"))
+        if not files:
+            return "degraded", f"no documents in {standin.path} yet: `aura demo` generates them"
+        return "healthy", f"in-process stand-in (mongomock) with {len(files)} collection file(s)"
     timeout_ms = CONNECT_TIMEOUT * 1000
     try:
         client: MongoClient[dict] = MongoClient(

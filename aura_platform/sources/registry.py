@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from aura_platform.config.models import SourceConfig, SourcesFile
-from aura_platform.settings import Settings
+from aura_platform.settings import Settings, SourceNotConfigured
 from aura_platform.sources.base import RowSource
 from aura_platform.sources.sql_database import SqlSource
 
@@ -52,22 +53,18 @@ def open_source(name: str, config: SourceConfig, settings: Settings) -> SqlSourc
     if config.transport == "mongo":
         from aura_platform.sources.mongo import MongoSource, mongo_client
 
-        def demo_documents() -> dict:
-            from aura_platform.demo.mongo import load_mongo_documents
-
-            return load_mongo_documents(settings)
-
-        # Without AURA_MONGO_URL the demo documents are served by an in-process stand-in
-        # (mongomock) through the very same pymongo code path.
-        return MongoSource(mongo_client(settings.mongo_url, demo_documents))
+        assert config.connection_env is not None
+        return MongoSource(mongo_client(settings.source_url(config.connection_env)))
     raise ValueError(f"source {name}: transport {config.transport} has no row connector")
 
 
 def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
     """Every URL and secret a source's errors could contain, so they can be masked."""
     secrets = [settings.warehouse_url, _env(config.secret_env) or ""]
-    if config.transport == "sql" and config.connection_env:
-        secrets.append(settings.source_url(config.connection_env))
+    if config.transport in ("sql", "mongo") and config.connection_env:
+        # Unset: nothing to leak, and opening the source says what is missing.
+        with contextlib.suppress(SourceNotConfigured):
+            secrets.append(settings.source_url(config.connection_env))
     elif config.connection_env:
         secrets.append(_env(config.connection_env) or "")
     return [s for s in secrets if s]
@@ -75,13 +72,8 @@ def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
 
 def known_secrets(settings: Settings, sources: SourcesFile) -> list[str]:
     """Every URL and secret that an error message could echo back."""
-    secrets = [
-        settings.warehouse_url,
-        settings.dagster_pg_url,
-        settings.odoo_url,
-        settings.apn_url,
-        settings.mongo_url or "",
-    ]
+    urls = (settings.dagster_pg_url, settings.odoo_url, settings.apn_url, settings.mongo_url)
+    secrets = [settings.warehouse_url, *(url for url in urls if url)]
     for config in sources.sources.values():
         try:
             secrets += source_secrets(config, settings)
