@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import getpass
 import os
 import signal
@@ -158,6 +159,10 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.no_run and _refuse_without_embedding_stack(settings, args):
         return 2
+    # The demo is what is being run: sources left unset read its stand-ins, here and in every
+    # process this one starts (runs, Dagster's servers through the .env file).
+    os.environ["AURA_DEMO"] = "1"
+    settings = dataclasses.replace(settings, demo=True)
     rate = HARD_RATE if args.hard and args.perturb is None else (args.perturb or 0.0)
     report = generate_demo(settings, seed=args.seed, scale=args.scale, perturb=rate)
     variant = f", perturbed {rate:g}" if rate else ""
@@ -507,12 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Users see a one-line reason with secrets masked, not a traceback full of DSNs.
         from aura_platform.settings import mask_secrets
 
-        urls = [
-            settings.warehouse_url,
-            settings.dagster_pg_url,
-            settings.odoo_url,
-            settings.apn_url,
-        ]
+        urls = [settings.warehouse_url, settings.dagster_pg_url]
+        urls += [url for url in (settings.odoo_url, settings.apn_url) if url]
         print(
             f"aura {args.command}: {mask_secrets(f'{type(exc).__name__}: {exc}', urls)}",
             file=sys.stderr,

@@ -22,9 +22,10 @@ ENV_VARS: dict[str, str] = {
     "AURA_PG_PORT": "embedded server TCP port on 127.0.0.1; default 54329",
     "AURA_DAGSTER_PG_URL": "Dagster run/event/schedule storage; default database 'dagster' there",
     "AURA_DATA_DIR": "landing zone and demo files; default ./data",
-    "AURA_ODOO_URL": "Odoo PostgreSQL database (read-only); default the demo database 'odoo_demo'",
-    "AURA_APN_URL": "APN PostgreSQL database (read-only); default the demo database 'apn_demo'",
-    "AURA_MONGO_URL": "MongoDB (invoices, documents); unset = in-process mongomock demo data",
+    "AURA_ODOO_URL": "Odoo PostgreSQL database (read-only); unset: not configured",
+    "AURA_APN_URL": "APN PostgreSQL database (read-only); unset: not configured",
+    "AURA_MONGO_URL": "MongoDB (invoices, documents), or mongomock:///<folder>; unset: none",
+    "AURA_DEMO": "1 = sources left unset read the demo's stand-ins (aura demo sets it)",
     "AURA_EMBEDDING_MODEL": "'all-MiniLM-L6-v2' (bundled, offline), 'BAAI/bge-m3' or a model path",
     "AURA_EMBEDDING_BATCH_SIZE": "texts per model call; default 64",
     "AURA_HNSW_EF_SEARCH": "pgvector hnsw.ef_search for queries; default 100",
@@ -51,6 +52,20 @@ WAREHOUSE_DB = "aura"
 DAGSTER_DB = "dagster"
 ODOO_DEMO_DB = "odoo_demo"
 APN_DEMO_DB = "apn_demo"
+
+
+class SourceNotConfigured(KeyError):
+    """A source's environment variable is unset, and this is not the demo."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(variable)
+        self.variable = variable
+
+    def __str__(self) -> str:
+        return (
+            f"not configured: environment variable {self.variable} is not set (set it to the "
+            "source, or run the demo with `aura demo` / AURA_DEMO=1)"
+        )
 
 
 def mask_url(url: str) -> str:
@@ -83,6 +98,16 @@ def _executor(name: str) -> Executor:
     return cast(Executor, name)
 
 
+def _flag(name: str, text: str) -> bool:
+    """A yes/no variable; anything but the usual spellings fails loudly, naming the variable."""
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name}={text!r}: expected 1 or 0")
+
+
 def _pairs(text: str) -> dict[str, str]:
     """``key=value,key=value`` as a mapping (a Kubernetes node selector in one variable)."""
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
@@ -108,7 +133,7 @@ class Settings:
     data_dir: Path
     odoo_url_override: str | None
     apn_url_override: str | None
-    mongo_url: str | None
+    mongo_url_override: str | None
     embedding_model: str
     embedding_batch_size: int
     hnsw_ef_search: int
@@ -120,6 +145,7 @@ class Settings:
     celery_visibility_timeout: int = 3600
     embedding_queue: str = DEFAULT_CELERY_QUEUE
     embedding_node_selector: dict[str, str] = field(default_factory=dict)
+    demo: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -135,7 +161,7 @@ class Settings:
             data_dir=Path(e.get("AURA_DATA_DIR") or PROJECT_ROOT / "data").resolve(),
             odoo_url_override=e.get("AURA_ODOO_URL") or None,
             apn_url_override=e.get("AURA_APN_URL") or None,
-            mongo_url=e.get("AURA_MONGO_URL") or None,
+            mongo_url_override=e.get("AURA_MONGO_URL") or None,
             embedding_model=e.get("AURA_EMBEDDING_MODEL") or "all-MiniLM-L6-v2",
             embedding_batch_size=int(e.get("AURA_EMBEDDING_BATCH_SIZE") or 64),
             hnsw_ef_search=int(e.get("AURA_HNSW_EF_SEARCH") or 100),
@@ -153,6 +179,7 @@ class Settings:
             celery_visibility_timeout=int(e.get("AURA_CELERY_VISIBILITY_TIMEOUT") or 3600),
             embedding_queue=e.get("AURA_EMBEDDING_QUEUE") or DEFAULT_CELERY_QUEUE,
             embedding_node_selector=_pairs(e.get("AURA_EMBEDDING_NODE_SELECTOR") or ""),
+            demo=_flag("AURA_DEMO", e.get("AURA_DEMO") or ""),
         )
 
     @property
@@ -174,19 +201,36 @@ class Settings:
         return self.dagster_pg_url_override or self.database_url(DAGSTER_DB)
 
     @property
-    def odoo_url(self) -> str:
-        return self.odoo_url_override or self.database_url(ODOO_DEMO_DB)
+    def odoo_url(self) -> str | None:
+        return self.odoo_url_override or self._demo_standin(self.database_url(ODOO_DEMO_DB))
 
     @property
-    def apn_url(self) -> str:
-        return self.apn_url_override or self.database_url(APN_DEMO_DB)
+    def apn_url(self) -> str | None:
+        return self.apn_url_override or self._demo_standin(self.database_url(APN_DEMO_DB))
+
+    @property
+    def mongo_url(self) -> str | None:
+        folder = self.demo_dir / "mongo"
+        return self.mongo_url_override or self._demo_standin(f"mongomock://{folder}")
+
+    def _demo_standin(self, url: str) -> str | None:
+        """Where the demo keeps a source, but only while the demo is what is being run."""
+        return url if self.demo else None
 
     def source_url(self, connection_env: str) -> str:
-        """URL of a source named by its environment variable; demo databases stand in when unset."""
-        defaults = {"AURA_ODOO_URL": self.odoo_url, "AURA_APN_URL": self.apn_url}
-        value = os.environ.get(connection_env) or defaults.get(connection_env)
+        """URL of a source named by its environment variable (the demo's only with AURA_DEMO).
+
+        Raises:
+            SourceNotConfigured: The variable is unset and this is not the demo.
+        """
+        standins = {
+            "AURA_ODOO_URL": self.odoo_url,
+            "AURA_APN_URL": self.apn_url,
+            "AURA_MONGO_URL": self.mongo_url,
+        }
+        value = os.environ.get(connection_env) or standins.get(connection_env)
         if not value:
-            raise KeyError(f"environment variable {connection_env} is not set")
+            raise SourceNotConfigured(connection_env)
         return value
 
     @property
@@ -229,6 +273,8 @@ class Settings:
         }
         if self.embedded:
             env["AURA_PG_PORT"] = str(self.pg_port)
+        if self.demo:
+            env["AURA_DEMO"] = "1"
         if self.executor == "celery":  # the workers and the run's executor meet on one broker
             env["AURA_CELERY_BROKER_URL"] = self.celery_broker_url
             env["AURA_CELERY_BACKEND_URL"] = self.celery_backend_url

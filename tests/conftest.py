@@ -30,6 +30,8 @@ def aura_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "AURA_DATA_DIR": str(home / "data"),
         # The .env for plain dagster commands goes to the private home, not the project folder.
         "AURA_ENV_FILE": str(home / ".env"),
+        # The suite's sources are the demo's (tests of "not configured" unset it).
+        "AURA_DEMO": "1",
     }
     if os.environ.get("AURA_TEST_WAREHOUSE_URL"):
         env["AURA_WAREHOUSE_URL"] = os.environ["AURA_TEST_WAREHOUSE_URL"]

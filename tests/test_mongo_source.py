@@ -9,7 +9,7 @@ from typing import Any
 import mongomock
 import pymongo
 import pytest
-from bson import Decimal128, ObjectId
+from bson import Decimal128, ObjectId, json_util
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -298,20 +298,24 @@ def test_unknown_collections_and_cursors_fail_clearly(client):
         source.extract("invoices", ReadWindow("status", since=datetime(2024, 1, 1)))
 
 
-def test_without_a_url_the_demo_documents_are_served_in_process():
-    demo = {"invoices": [_invoice()], "supporting_docs": [_supporting_doc()]}
+def test_a_mongomock_url_serves_a_folder_of_extended_json_documents_in_process(tmp_path):
+    for name, doc in (("invoices", _invoice()), ("supporting_docs", _supporting_doc())):
+        text = json_util.dumps([doc], json_options=json_util.RELAXED_JSON_OPTIONS)
+        (tmp_path / f"{name}.json").write_text(text, encoding="utf-8")
 
-    client = mongo_client(None, lambda: demo)
+    client = mongo_client(f"mongomock://{tmp_path}")
     source = MongoSource(client)
 
     assert isinstance(client, mongomock.MongoClient)
     assert source.primary_keys("invoices") == {("65a000000000000000000001",)}
     _, records = _read(client, "supporting_docs")
     assert records[0][0] == "65a000000000000000000002"
+    stored = client[DEFAULT_DATABASE].invoices.find_one()
+    assert stored is not None and stored == json_util.loads(json_util.dumps(_invoice()))
 
 
 def test_with_a_url_the_client_is_pymongo_and_the_url_names_the_database():
-    client = mongo_client("mongodb://127.0.0.1:1/rexcan", lambda: pytest.fail("demo was read"))
+    client = mongo_client("mongodb://127.0.0.1:1/rexcan")
     try:
         assert isinstance(client, pymongo.MongoClient)
         assert MongoSource(client).db.name == "rexcan"

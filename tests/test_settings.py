@@ -1,6 +1,8 @@
 """Settings: defaults, external warehouse, and secrets never shown."""
 
-from aura_platform.settings import Settings, mask_secrets, mask_url
+import pytest
+
+from aura_platform.settings import Settings, SourceNotConfigured, mask_secrets, mask_url
 
 
 def test_mask_url_hides_the_password_and_keeps_the_rest() -> None:
@@ -42,3 +44,30 @@ def test_an_external_warehouse_url_is_used_as_is_and_handed_to_dbt_in_parts() ->
 
 def test_mask_secrets_removes_a_plain_secret_such_as_an_api_key() -> None:
     assert mask_secrets("refused key abc123XYZ for bot", ["abc123XYZ"]) == "refused key *** for bot"
+
+
+def test_outside_the_demo_an_unset_source_is_not_configured_and_says_which_variable() -> None:
+    settings = Settings.from_env({})
+
+    assert (settings.demo, settings.odoo_url, settings.apn_url, settings.mongo_url) == (
+        False,
+        None,
+        None,
+        None,
+    )
+    with pytest.raises(SourceNotConfigured, match="AURA_APN_URL is not set"):
+        settings.source_url("AURA_APN_URL")
+
+
+def test_in_the_demo_unset_sources_read_the_demos_stand_ins_and_set_ones_win() -> None:
+    settings = Settings.from_env({"AURA_DEMO": "1", "AURA_ODOO_URL": "postgresql://h/odoo"})
+
+    assert settings.odoo_url == "postgresql://h/odoo"
+    assert settings.apn_url is not None and settings.apn_url.endswith("/apn_demo")
+    assert settings.mongo_url == f"mongomock://{settings.demo_dir / 'mongo'}"
+    assert settings.derived_env()["AURA_DEMO"] == "1"
+
+
+def test_a_misspelt_demo_flag_fails_naming_the_variable() -> None:
+    with pytest.raises(ValueError, match="AURA_DEMO='maybe'"):
+        Settings.from_env({"AURA_DEMO": "maybe"})

@@ -16,12 +16,12 @@ from typing import Any
 
 from aura_platform.demo import ace_values, names, perturb, schema, variants
 from aura_platform.demo.clock import BASE_DATE, moment_between
-from aura_platform.demo.ground_truth import Decoy, GroundTruthPair
 from aura_platform.demo.odoo import OdooData
 from aura_platform.demo.odoo_billing import OdooFunding
 from aura_platform.demo.odoo_crm import OdooDeal
 from aura_platform.demo.schema import RowBook
 from aura_platform.demo.world import AwsAccount, Customer, Person, World, twin_customer
+from aura_platform.lib.match_truth import Decoy, GroundTruthPair
 
 APN_COLUMNS_CSV = Path(__file__).resolve().parent / "apn_columns.csv"
 MIRROR_SHARE = 0.75  # Odoo opportunities also registered in ACE

@@ -13,16 +13,16 @@ from pathlib import Path
 
 from aura_platform.demo import schema
 from aura_platform.demo.apn import apn_tables, build_apn
-from aura_platform.demo.ground_truth import (
+from aura_platform.demo.mongo import mongo_dir, write_mongo_documents
+from aura_platform.demo.odoo import build_odoo, odoo_tables
+from aura_platform.demo.trial_balances import write_trial_balances
+from aura_platform.demo.world import build_world
+from aura_platform.lib.match_truth import (
     decoys_path,
     ground_truth_path,
     write_decoys,
     write_ground_truth,
 )
-from aura_platform.demo.mongo import mongo_dir, write_mongo_documents
-from aura_platform.demo.odoo import build_odoo, odoo_tables
-from aura_platform.demo.trial_balances import write_trial_balances
-from aura_platform.demo.world import build_world
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 

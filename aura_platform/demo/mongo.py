@@ -6,13 +6,14 @@ They are written as JSON files (one list per collection) so the demo needs no Mo
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bson import json_util
 
 from aura_platform.demo import names
 from aura_platform.demo.amounts import money
@@ -92,23 +93,27 @@ def write_mongo_documents(
     paths = []
     for name, docs in (("invoices", invoice_docs), ("supporting_docs", support_docs)):
         path = directory / f"{name}.json"
-        path.write_text(json.dumps(docs, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        # Extended JSON, as ``mongoexport --jsonArray`` writes it: dates stay dates on reload.
+        text = json_util.dumps(
+            _with_datetimes(docs),
+            json_options=json_util.RELAXED_JSON_OPTIONS,
+            indent=2,
+            ensure_ascii=False,
+        )
+        path.write_text(text + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 
 
 def load_mongo_documents(settings: Settings) -> dict[str, list[dict[str, Any]]]:
-    """The demo documents per collection, with ISO timestamps turned into naive UTC datetimes.
+    """The demo documents per collection, as pymongo would return them (naive UTC datetimes).
 
     Returns:
-        ``{"invoices": [...], "supporting_docs": [...]}``, documents as pymongo would return them.
+        ``{"invoices": [...], "supporting_docs": [...]}``.
     """
     directory = mongo_dir(settings)
     return {
-        name: [
-            _with_datetimes(doc)
-            for doc in json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
-        ]
+        name: json_util.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         for name in COLLECTIONS
     }
 

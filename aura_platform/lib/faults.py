@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aura_platform.settings import SourceNotConfigured
 from aura_platform.sources.base import SourceConfigError
 from aura_platform.sources.registry import TRANSPORTS
 
@@ -15,7 +16,7 @@ def is_permanent(error: BaseException) -> bool:
     Everything else (connection resets, timeouts, a server restarting) is left to Dagster's
     RetryPolicy with exponential backoff and jitter.
     """
-    if isinstance(error, SourceConfigError):
+    if isinstance(error, SourceConfigError | SourceNotConfigured):
         return True
     modules = {entry.module: entry for entry in TRANSPORTS.values()}.values()
     return any(entry.impl.is_permanent(error) for entry in modules)

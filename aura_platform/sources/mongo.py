@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import mongomock
 from bson import Decimal128, ObjectId, json_util
 from psycopg.types.json import Jsonb
 from pymongo import ASCENDING, MongoClient
@@ -80,29 +81,34 @@ _MISSING = object()
 _INT_BOUNDS = {"integer": 2**31, "bigint": 2**63}
 
 
-def mongo_client(
-    url: str | None,
-    demo_documents: Callable[[], Mapping[str, list[dict[str, Any]]]] | None = None,
-) -> MongoClient[dict[str, Any]]:
-    """A client for the MongoDB at ``url``, or an in-process stand-in holding the demo documents.
+STANDIN_SCHEME = "mongomock"
 
-    Without a URL (``AURA_MONGO_URL`` unset) there is no MongoDB server at all: the documents are
-    served by an in-process ``mongomock`` client, filled into database ``aura`` with what
-    ``demo_documents()`` returns (collection name -> documents), or left empty without it.
+
+def mongo_client(url: str) -> MongoClient[dict[str, Any]]:
+    """A client for the MongoDB at ``url``, or for an in-process stand-in loaded from files.
+
+    ``mongomock:///<folder>`` names no server: each ``<collection>.json`` in the folder (a JSON
+    array in MongoDB Extended JSON, as ``mongoexport --jsonArray`` writes it) is loaded into
+    database ``aura`` of an in-process ``mongomock`` client, read through the very same pymongo
+    calls. It is how the demo runs without a MongoDB server; it needs the ``demo`` extra.
 
     Args:
-        url: A ``mongodb://`` connection URL; its path names the database (default ``aura``).
-        demo_documents: Produces the demo documents, called only when ``url`` is None.
+        url: A ``mongodb://`` connection URL (its path names the database, default ``aura``),
+            or ``mongomock:///<folder>``.
 
     Returns:
         A pymongo client, or a ``mongomock`` client with the same interface.
     """
-    if url:
+    parts = urlsplit(url)
+    if parts.scheme != STANDIN_SCHEME:
         return MongoClient(url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS)
+    import mongomock  # the demo extra: never imported on a real MongoDB's path
+
     client: MongoClient[dict[str, Any]] = mongomock.MongoClient()
-    for collection, documents in (demo_documents() if demo_documents else {}).items():
+    for path in sorted(Path(parts.path).glob("*.json")):
+        documents = json_util.loads(path.read_text(encoding="utf-8"))
         if documents:
-            client[DEFAULT_DATABASE][collection].insert_many(documents)
+            client[DEFAULT_DATABASE][path.stem].insert_many(documents)
     return client
 
 
@@ -323,16 +329,13 @@ def _decimal(value: Any) -> Decimal:
 
 
 def open_source(name: str, config: SourceConfig, settings: Settings) -> MongoSource:
-    """The MongoDB at ``AURA_MONGO_URL``, or the demo documents when it is unset."""
+    """The MongoDB at ``AURA_MONGO_URL`` (or, in the demo, its in-process stand-in).
 
-    def demo_documents() -> dict:
-        from aura_platform.demo.mongo import load_mongo_documents
-
-        return load_mongo_documents(settings)
-
-    # Without AURA_MONGO_URL the demo documents are served by an in-process stand-in
-    # (mongomock) through the very same pymongo code path.
-    return MongoSource(mongo_client(settings.mongo_url, demo_documents))
+    Raises:
+        SourceNotConfigured: ``AURA_MONGO_URL`` is unset outside the demo.
+    """
+    assert config.connection_env is not None
+    return MongoSource(mongo_client(settings.source_url(config.connection_env)))
 
 
 def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
@@ -346,9 +349,15 @@ def is_permanent(error: BaseException) -> bool:
 
 
 def check_health(config: SourceConfig, settings: Settings) -> Outcome:
-    """With ``AURA_MONGO_URL``, a ``ping``; without it the demo stand-in runs in-process."""
+    """A ``ping`` of ``AURA_MONGO_URL``; the stand-in (``mongomock://``) needs its folder only."""
     if not settings.mongo_url:
-        return "not configured", "demo documents served in-process (mongomock)"
+        return "not configured", "AURA_MONGO_URL is not set (AURA_DEMO=1 reads the demo's instead)"
+    standin = urlsplit(settings.mongo_url)
+    if standin.scheme == STANDIN_SCHEME:
+        files = sorted(Path(standin.path).glob("*.json"))
+        if not files:
+            return "degraded", f"no documents in {standin.path} yet: `aura demo` generates them"
+        return "healthy", f"in-process stand-in (mongomock) with {len(files)} collection file(s)"
     timeout_ms = CONNECT_TIMEOUT * 1000
     try:
         client: MongoClient[dict] = MongoClient(

@@ -95,16 +95,8 @@ def check_health(config: SourceConfig, settings: Settings) -> Outcome:
 
 def known_secrets(settings: Settings, sources: SourcesFile) -> list[str]:
     """Every URL and secret that an error message could echo back."""
-    secrets = [
-        settings.warehouse_url,
-        settings.dagster_pg_url,
-        settings.odoo_url,
-        settings.apn_url,
-        settings.mongo_url or "",
-    ]
+    urls = (settings.dagster_pg_url, settings.odoo_url, settings.apn_url, settings.mongo_url)
+    secrets = [settings.warehouse_url, *(url for url in urls if url)]
     for config in sources.sources.values():
-        try:
-            secrets += source_secrets(config, settings)
-        except KeyError:  # a SQL source without URL has nothing to leak
-            continue
+        secrets += source_secrets(config, settings)
     return secrets

@@ -16,7 +16,7 @@ import psycopg.errors
 from psycopg import sql
 
 from aura_platform.config.models import SourceConfig
-from aura_platform.settings import Settings
+from aura_platform.settings import Settings, SourceNotConfigured
 from aura_platform.sources.base import Column
 from aura_platform.sources.probing import (
     Outcome,
@@ -99,15 +99,22 @@ class SqlSource:
 
 
 def open_source(name: str, config: SourceConfig, settings: Settings) -> SqlSource:
-    """The source database named by ``connection_env`` (or the demo's, when it is unset)."""
+    """The source database named by ``connection_env`` (in the demo, the demo's when unset).
+
+    Raises:
+        SourceNotConfigured: The variable is unset outside the demo.
+    """
     assert config.connection_env is not None
     return SqlSource(settings.source_url(config.connection_env))
 
 
 def source_secrets(config: SourceConfig, settings: Settings) -> list[str]:
-    """The source's URL (a ``KeyError`` when it has none: then there is nothing to leak)."""
+    """The source's URL; none while it is not configured (then there is nothing to leak)."""
     assert config.connection_env is not None
-    return [settings.source_url(config.connection_env)]
+    try:
+        return [settings.source_url(config.connection_env)]
+    except SourceNotConfigured:
+        return []
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -132,8 +139,8 @@ def check_health(config: SourceConfig, settings: Settings) -> Outcome:
     try:
         source = SqlSource(settings.source_url(env))
     except KeyError:
-        return "not configured", f"{env} is not set"
-    where = env if configured else f"demo database {database_name(source.url)} ({env} unset)"
+        return "not configured", f"{env} is not set (AURA_DEMO=1 reads the demo's instead)"
+    where = env if configured else f"demo database {database_name(source.url)} (AURA_DEMO=1)"
     try:
         conn = quick_connect(source.url, read_only=True)
     except psycopg.Error as exc:

@@ -13,9 +13,9 @@ from psycopg import sql
 
 from aura_platform.demo import perturb
 from aura_platform.demo.generator import DemoReport, generate_demo
-from aura_platform.demo.ground_truth import decoys, ground_truth
 from aura_platform.demo.mongo import load_mongo_documents
 from aura_platform.lib.entity_names import normalize_company_name
+from aura_platform.lib.match_truth import decoys, ground_truth
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import connect
 

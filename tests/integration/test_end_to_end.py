@@ -16,8 +16,8 @@ from aura_platform.cli import main
 from aura_platform.config.loader import load_sources
 from aura_platform.definitions import defs
 from aura_platform.demo.generator import generate_demo
-from aura_platform.demo.ground_truth import ground_truth
 from aura_platform.demo.mongo import load_mongo_documents
+from aura_platform.lib.match_truth import ground_truth
 from aura_platform.lib.matching import evaluate, stored_matches
 from aura_platform.lib.search import search
 from aura_platform.runner import CheckLine, RunReport, run_job

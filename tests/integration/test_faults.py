@@ -24,6 +24,7 @@ from support.odoo_rpc_server import FakeModel, FakeOdoo, serve
 from support.sync_process import sql_table_spec
 from support.watermarks import read_watermark
 
+from aura_platform.config.loader import load_sources
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.defs.ingestion.assets import build_raw_asset
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
@@ -186,6 +187,27 @@ def test_an_authentication_error_is_not_retried_and_no_password_is_logged(
     for text in (description, message, logged):
         for secret in (wrong, odoo.password, odoo.api_key):
             assert secret not in text  # ...without the password that was tried or the real one
+
+
+def test_outside_the_demo_an_unset_source_fails_its_asset_naming_the_variable_unretried(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A production run with AURA_ODOO_URL missing fails clearly; it never reads the demo's."""
+    monkeypatch.delenv("AURA_DEMO")
+    monkeypatch.delenv("AURA_ODOO_URL", raising=False)
+    odoo = load_sources().sources["odoo"]
+    spec = TableSync("odoo", odoo, "crm_lead", odoo.tables["crm_lead"])
+
+    result = _materialize(spec, dg.DagsterInstance.ephemeral())
+
+    assert not result.success
+    assert result.retry_attempts_for_node(_node(spec)) == 0
+    [failure] = result.get_step_failure_events()
+    user_failure = failure.step_failure_data.user_failure_data
+    assert user_failure is not None and user_failure.description is not None
+    assert "not configured: environment variable AURA_ODOO_URL is not set" in (
+        user_failure.description
+    )
 
 
 # --- A killed process and a race, against a PostgreSQL source -------------------------------

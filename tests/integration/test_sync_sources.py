@@ -20,7 +20,7 @@ from typing import Any
 
 import mongomock
 import pytest
-from bson import Decimal128, ObjectId
+from bson import Decimal128, ObjectId, json_util
 from support.odoo_rpc_server import FakeModel, FakeOdoo, serve
 
 from aura_platform.config.loader import load_sources
@@ -28,7 +28,7 @@ from aura_platform.config.models import SourceConfig, TableConfig, Transport
 from aura_platform.demo.mongo import mongo_dir, write_mongo_documents
 from aura_platform.demo.world import build_world
 from aura_platform.lib.sync import SyncResult, TableSync, sync_table
-from aura_platform.settings import Settings
+from aura_platform.settings import Settings, SourceNotConfigured
 from aura_platform.sources.base import RowSource
 from aura_platform.sources.mongo import DEFAULT_DATABASE, MongoSource
 from aura_platform.sources.registry import open_source
@@ -468,11 +468,21 @@ def test_a_bad_mongo_document_is_quarantined_while_the_others_load(
     assert str(_invoice(5)["_id"]) not in _raw_rows(settings, spec, "id")
 
 
-def test_without_a_mongo_url_the_registry_serves_the_demo_documents(
+def test_outside_the_demo_a_mongo_source_without_url_is_not_configured(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AURA_MONGO_URL", raising=False)
+    production = dataclasses.replace(settings, mongo_url_override=None, demo=False)
+
+    with pytest.raises(SourceNotConfigured, match="AURA_MONGO_URL is not set"):
+        open_source("mongo", load_sources().sources["mongo"], production)
+
+
+def test_in_the_demo_an_unset_mongo_url_reads_the_demo_documents_through_the_stand_in(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AURA_MONGO_URL", raising=False)
-    demo = dataclasses.replace(settings, data_dir=tmp_path, mongo_url=None)
+    demo = dataclasses.replace(settings, data_dir=tmp_path, mongo_url_override=None, demo=True)
     rng = random.Random(7)
     write_mongo_documents(
         rng,
@@ -490,7 +500,9 @@ def test_without_a_mongo_url_the_registry_serves_the_demo_documents(
         spec = _spec("t_mongo_demo", config, collection)
         _reset(settings, spec)
         result = _sync(settings, spec, source)
-        written = json.loads((mongo_dir(demo) / f"{collection}.json").read_text(encoding="utf-8"))
+        written = json_util.loads(
+            (mongo_dir(demo) / f"{collection}.json").read_text(encoding="utf-8")
+        )
         assert result.outcome.inserted == len(written) > 0
         assert result.outcome.quarantined == 0
         assert set(_raw_rows(settings, spec, "id")) == {doc["_id"] for doc in written}

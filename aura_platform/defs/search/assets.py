@@ -9,14 +9,14 @@ from psycopg import sql
 from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_embeddings, load_matching
 from aura_platform.config.models import EmbeddingTableConfig, MatchingFile
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.demo.ground_truth import (
+from aura_platform.executors import embedding_op_tags
+from aura_platform.lib.match_truth import (
     Decoy,
     GroundTruthPair,
     decoys,
     ground_truth,
     ground_truth_path,
 )
-from aura_platform.executors import embedding_op_tags
 from aura_platform.lib.matching import (
     ACE_TABLE,
     BLOCKING_RULES,
