@@ -130,8 +130,17 @@ def check_suite_columns(
 
 @cache
 def load_embeddings(config_dir: Path = CONFIG_DIR) -> EmbeddingsFile:
-    """The validated ``embeddings.yaml``."""
-    return load_yaml_model(config_dir / "embeddings.yaml", EmbeddingsFile)
+    """The validated ``embeddings.yaml``, every table's text types among its ``text_types``."""
+    path = config_dir / "embeddings.yaml"
+    embeddings = load_yaml_model(path, EmbeddingsFile)
+    for loc, text_type in embeddings.unknown_text_types():
+        raise config_error(
+            path,
+            loc,
+            f"unknown text type {text_type!r} (text_types declares: "
+            f"{', '.join(embeddings.text_types)})",
+        )
+    return embeddings
 
 
 @cache

@@ -170,7 +170,8 @@ class EmbeddingTableConfig(_Strict):
     source: str = Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
     id_column: Identifier
     description: str = ""
-    texts: dict[Literal["identity", "context"], list[Identifier]] = Field(min_length=1)
+    # text type (one of the file's text_types) -> the columns its text joins
+    texts: dict[Identifier, list[Identifier]] = Field(min_length=1)
 
     @property
     def schema_name(self) -> str:
@@ -182,7 +183,20 @@ class EmbeddingTableConfig(_Strict):
 
 
 class EmbeddingsFile(_Strict):
+    """``embeddings.yaml``: the text types, and which texts of which core tables are embedded."""
+
+    # name -> what a text of that type says; stored as search.embeddings.embedding_type
+    text_types: dict[Identifier, str] = Field(min_length=1)
     tables: dict[Identifier, EmbeddingTableConfig] = Field(min_length=1)
+
+    def unknown_text_types(self) -> list[tuple[list[str | int], str]]:
+        """Each table's text type not declared in ``text_types``, with its key path."""
+        return [
+            (["tables", name, "texts", text_type], text_type)
+            for name, table in self.tables.items()
+            for text_type in table.texts
+            if text_type not in self.text_types
+        ]
 
 
 class RecallCheckConfig(_Strict):
