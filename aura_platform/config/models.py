@@ -296,6 +296,12 @@ class UniquenessConfig(RawCheckConfig):
     """Live rows have a non-null, unique primary key."""
 
 
+class ReconciliationConfig(RawCheckConfig):
+    """Live rows equal the source's row count seen by the last sync that reconciled deletes."""
+
+    severity: Severity = "WARN"
+
+
 class TrialBalanceCheckConfig(TableCheckConfig):
     """Debits equal credits per entity and period in a trial-balance table."""
 

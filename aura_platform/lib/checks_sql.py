@@ -30,6 +30,7 @@ from aura_platform.config.models import (
     GlTieCheckConfig,
     InvoiceTotalsCheckConfig,
     RawCheckConfig,
+    ReconciliationConfig,
     TrialBalanceCheckConfig,
     UniquenessConfig,
     VolumeConfig,
@@ -69,6 +70,8 @@ class RawTable:
     table: str
     relation: str  # raw.<source>_<table>
     key: tuple[str, ...]
+    # Its syncs record the source's row count (those that reconcile deletes do).
+    source_rows_counted: bool = False
 
     @property
     def ref(self) -> str:
@@ -253,6 +256,55 @@ def primary_key_unique_not_null(
         else f"{failed} of {checked} live rows have a null or duplicate key ({', '.join(key)})"
     )
     return CheckOutcome(not failed, checked, failed, description, {"key": key}, sample)
+
+
+def rows_reconcile_with_source(
+    url: str, config: ReconciliationConfig, target: CheckTarget
+) -> CheckOutcome:
+    """Raw's live rows equal the source's row count in the last reconciling sync's snapshot.
+
+    Only a sync that reconciled deletes knows the source's row count (``details.source_rows``);
+    backfills are left out, and one in between (deletes not due, see
+    ``reconcile_deletes_every``) may have added rows since. Before any such sync the check is
+    not applicable. The record counts the source's rows, failed by the difference.
+    """
+    table = target.table
+    with connect(url) as conn:
+        job = conn.execute(
+            "select id, (details ->> 'source_rows')::bigint, records_quarantined "
+            "from ops.sync_jobs where source_system = %s and source_table = %s "
+            "and status = 'success' and sync_mode <> 'backfill' "
+            "order by started_at desc limit 1",
+            (table.source, table.table),
+        ).fetchone()
+        live = conn.execute(
+            sql.SQL("select count(*) from {} where _deleted_at is null").format(
+                _table(table.relation)
+            )
+        ).fetchone()
+    if job is None or job[1] is None:
+        return CheckOutcome(
+            True,
+            0,
+            0,
+            "not applicable: the last sync did not reconcile deletes, nothing to compare yet",
+            applicable=False,
+        )
+    job_id, source_rows, quarantined = job
+    raw_rows = int(live[0]) if live else 0
+    figures = {
+        "source_rows": source_rows,
+        "raw_rows": raw_rows,
+        "quarantined_in_sync": quarantined,
+        "sync_job_id": job_id,
+    }
+    return CheckOutcome(
+        raw_rows == source_rows,
+        source_rows,
+        abs(source_rows - raw_rows),
+        f"raw {raw_rows} rows, source {source_rows} rows",
+        figures,
+    )
 
 
 # --- Finance checks -----------------------------------------------------------------------------
@@ -471,6 +523,7 @@ class CheckKind(Generic[C]):
             it reads by its key (e.g. ``trial_balance``).
         every_table: A standard kind (``standard`` in ``quality.yaml``), defined on every raw
             table; otherwise on the tables its settings name (``checks``).
+        applies: For a standard kind, the raw tables it makes sense on (default: all).
     """
 
     config: type[C]
@@ -478,6 +531,7 @@ class CheckKind(Generic[C]):
     check_type: str
     description: str
     every_table: bool = False
+    applies: Callable[[RawTable], bool] = lambda table: True
 
     def describe(self, config: RawCheckConfig, target: CheckTarget) -> str:
         """The description of this kind's check on ``target``, severity appended."""
@@ -491,6 +545,15 @@ class CheckKind(Generic[C]):
 
 
 CHECK_KINDS: dict[str, CheckKind[Any]] = {
+    "rows_reconcile_with_source": CheckKind(
+        ReconciliationConfig,
+        rows_reconcile_with_source,
+        check_type="reconciliation",
+        description="{table} holds exactly as many live rows (tombstones excluded) as the "
+        "source had in the last sync's snapshot: nothing lost, nothing duplicated.",
+        every_table=True,
+        applies=lambda table: table.source_rows_counted,
+    ),
     "freshness": CheckKind(
         FreshnessConfig,
         freshness,

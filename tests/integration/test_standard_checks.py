@@ -116,14 +116,19 @@ def clean(settings: Settings) -> Iterator[None]:
     reset()
 
 
-def test_a_freshly_synced_table_passes_all_three_checks_each_recorded_in_ops(
+def test_a_freshly_synced_table_passes_every_standard_check_each_recorded_in_ops(
     settings: Settings,
 ) -> None:
     result = _run(ROWS)
 
     assert result.success
     evaluations = _evaluations(result)
-    assert set(evaluations) == {"freshness", "no_sudden_drop", "primary_key_unique_not_null"}
+    assert set(evaluations) == {
+        "rows_reconcile_with_source",
+        "freshness",
+        "no_sudden_drop",
+        "primary_key_unique_not_null",
+    }
     assert all(e.passed for e in evaluations.values())
     assert DOWNSTREAM_KEY in {m.asset_key for m in result.get_asset_materialization_events()}
     records = _records(settings, result.run_id)
@@ -132,6 +137,7 @@ def test_a_freshly_synced_table_passes_all_three_checks_each_recorded_in_ops(
         for name, r in records.items()
     }
     assert summary == {
+        "rows_reconcile_with_source": ("reconciliation", "WARN", True, len(ROWS)),
         "freshness": ("freshness", "WARN", True, 1),
         "no_sudden_drop": ("volume", "ERROR", True, len(ROWS)),
         "primary_key_unique_not_null": ("uniqueness", "ERROR", True, len(ROWS)),
@@ -228,6 +234,14 @@ def test_a_null_or_duplicate_live_key_fails_the_primary_key_check_with_the_rows_
         for row in record["failure_details"]["failing_sample"]
     )
     assert sample == [(0, "null key", 1), (3, "duplicate key", 2), (3, "duplicate key", 2)]
+    # Two live rows more than the source had: reported by reconciliation, as a warning.
+    reconciled = _records(settings, result.run_id)["rows_reconcile_with_source"]
+    assert (reconciled["passed"], reconciled["severity"], reconciled["records_failed"]) == (
+        False,
+        "WARN",
+        2,
+    )
+    assert reconciled["failure_details"]["raw_rows"] == len(ROWS) + 2
 
 
 def test_the_pass_rate_view_counts_checks_and_passes_per_table_and_day(settings: Settings) -> None:

@@ -27,7 +27,12 @@ def raw_asset_key(spec: TableSync) -> dg.AssetKey:
 def raw_table(spec: TableSync) -> RawTable:
     """The raw table of a configured source table, as the SQL checks see it."""
     return RawTable(
-        spec.source_name, spec.table_name, f"raw.{spec.raw_table}", tuple(spec.table.primary_key)
+        spec.source_name,
+        spec.table_name,
+        f"raw.{spec.raw_table}",
+        tuple(spec.table.primary_key),
+        # The landing zone records no source row count; others do when they reconcile deletes.
+        source_rows_counted=spec.table.reconcile_deletes and spec.source.transport != "csv_landing",
     )
 
 
@@ -92,7 +97,9 @@ def build_standard_checks(
     asset_key = raw_asset_key(spec)
     table = raw_table(spec)
     settings = {
-        name: kind.for_table(spec.source_name, spec.table_name) for name, kind in config.items()
+        name: kind.for_table(spec.source_name, spec.table_name)
+        for name, kind in config.items()
+        if CHECK_KINDS[name].applies(table)
     }
 
     @dg.multi_asset_check(
