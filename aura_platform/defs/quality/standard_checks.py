@@ -1,4 +1,4 @@
-"""Standard checks on every raw table in ``sources.yaml``: freshness, volume and primary key.
+"""Standard checks on every raw table in ``sources.yaml``: reconciliation, freshness, volume, key.
 
 Generated without per-table code from the standard kinds of the check registry
 (``lib.checks_sql.CHECK_KINDS``), thresholds and severities from ``quality.yaml``. The checks of
