@@ -89,10 +89,18 @@ def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     from aura_platform.warehouse.bootstrap import prepare_warehouse
     from aura_platform.warehouse.connection import connect
 
-    tables = sorted(table.source for table in load_embeddings().tables.values())
+    embeddings = load_embeddings()
+    tables = sorted(table.source for table in embeddings.tables.values())
     if args.table is not None and args.table not in tables:
         print(
             f"aura search: unknown table {args.table!r}; embedded tables: {', '.join(tables)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.type is not None and args.type not in embeddings.text_types:
+        print(
+            f"aura search: unknown text type {args.type!r}; text types: "
+            f"{', '.join(embeddings.text_types)}",
             file=sys.stderr,
         )
         return 2
@@ -431,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="the rows whose embeddings are nearest to a text")
     p.add_argument("text")
     p.add_argument("--table", help="only rows of this table, e.g. core.odoo_opportunities")
-    p.add_argument("--type", choices=("identity", "context"), help="only this text type")
+    p.add_argument("--type", help="only this text type (text_types in embeddings.yaml)")
     p.add_argument("--k", type=_positive_int, default=10, help="how many rows (default 10)")
     p.set_defaults(fn=_cmd_search)
     p = sub.add_parser("demo", help="generate the demo sources, then run the main job")

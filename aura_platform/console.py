@@ -125,7 +125,11 @@ class StepProgress:
             self._progress.update(
                 self._task, completed=self.done, total=self.total, running=self._running_text()
             )
-        elif self.total and self.done >= self._next_plain:
+        elif self.total and (
+            self.done >= self._next_plain or (self.done == self.total and event.event_type in ENDED)
+        ):
+            # Every tenth of the run, and its last step whatever the count: the line that says
+            # the run got to the end.
             self._next_plain = self.done + max(1, self.total // PLAIN_UPDATES)
             self.console.print(self.status_line())
 

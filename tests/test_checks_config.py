@@ -9,9 +9,11 @@ import dagster as dg
 import pytest
 
 from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_quality
+from aura_platform.config.models import RawCheckConfig
 from aura_platform.defs.ingestion.assets import table_syncs
-from aura_platform.defs.quality.finance_checks import finance_checks
 from aura_platform.defs.quality.standard_checks import standard_checks
+from aura_platform.defs.quality.table_checks import build_table_checks, table_checks
+from aura_platform.lib.checks_sql import CHECK_KINDS, CheckKind, CheckOutcome, CheckTarget
 
 
 def _config_dir(tmp_path: Path, quality: str) -> Path:
@@ -43,11 +45,11 @@ def test_an_override_for_a_table_missing_from_sources_is_rejected(tmp_path: Path
 def test_a_currency_code_must_be_three_capital_letters(tmp_path: Path) -> None:
     folder = _config_dir(
         tmp_path,
-        "finance:\n  currency_is_known:\n    codes: [USD, usd]\n"
+        "checks:\n  currency_is_known:\n    codes: [USD, usd]\n"
         "    columns: {mongo.invoices: currency}\n",
     )
 
-    with pytest.raises(ConfigError, match=r"finance\.currency_is_known\.codes\.1"):
+    with pytest.raises(ConfigError, match=r"checks\.currency_is_known\.codes\.1"):
         load_quality(folder)
 
 
@@ -58,11 +60,13 @@ def test_a_table_override_wins_over_its_source_and_the_default(tmp_path: Path) -
         "    overrides: {odoo: 30, odoo.crm_lead: 2}\n",
     )
 
-    freshness = load_quality(folder).standard.freshness
+    freshness = load_quality(folder).standard["freshness"]
 
-    assert freshness.hours_for("odoo", "crm_lead") == 2
-    assert freshness.hours_for("odoo", "res_partner") == 30
-    assert freshness.hours_for("apn", "opportunity") == 26
+    hours = {
+        table: freshness.for_table(*table.split(".")).max_age_hours  # type: ignore[attr-defined]
+        for table in ("odoo.crm_lead", "odoo.res_partner", "apn.opportunity")
+    }
+    assert hours == {"odoo.crm_lead": 2, "odoo.res_partner": 30, "apn.opportunity": 26}
 
 
 def test_every_raw_table_gets_the_three_standard_checks_blocking_by_severity() -> None:
@@ -85,7 +89,7 @@ def test_every_raw_table_gets_the_three_standard_checks_blocking_by_severity() -
 def test_finance_checks_block_on_balances_and_invoices_and_only_warn_on_currency() -> None:
     blocking = {
         (spec.asset_key.to_user_string(), spec.name): spec.blocking
-        for checks in finance_checks
+        for checks in table_checks
         for spec in checks.check_specs
     }
 
@@ -96,3 +100,50 @@ def test_finance_checks_block_on_balances_and_invoices_and_only_warn_on_currency
         ("raw/mongo/invoices", "invoice_totals_match_items"): True,
         ("raw/odoo/account_move_line", "gl_ties_to_trial_balance"): True,
     }
+
+
+def test_a_misspelt_check_kind_is_rejected_naming_its_line(tmp_path: Path) -> None:
+    folder = _config_dir(
+        tmp_path, "checks:\n  trial_balance_balance:\n    table: csv.trial_balance\n"
+    )
+
+    with pytest.raises(ConfigError, match=r"line 2: checks\.trial_balance_balance: Extra inputs"):
+        load_quality(folder)
+
+
+class RowsExistConfig(RawCheckConfig):
+    """A made-up kind: the table has live rows."""
+
+    table: str
+
+    def attached_to(self) -> dict[str, str]:
+        return {"table": self.table}
+
+
+def _rows_exist(url: str, config: RowsExistConfig, target: CheckTarget) -> CheckOutcome:
+    raise AssertionError("not run by a definitions test")
+
+
+def test_a_new_check_kind_is_one_registry_entry_and_its_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = CheckKind(
+        RowsExistConfig, _rows_exist, check_type="volume", description="{table} has live rows."
+    )
+    monkeypatch.setitem(CHECK_KINDS, "rows_exist", kind)
+    folder = _config_dir(
+        tmp_path, "checks:\n  rows_exist:\n    table: odoo.crm_lead\n    severity: WARN\n"
+    )
+
+    quality = load_quality(folder)
+    [check] = build_table_checks(
+        quality.checks, {f"{s.source_name}.{s.table_name}": s for s in table_syncs()}
+    )
+
+    [spec] = check.check_specs
+    assert (spec.asset_key, spec.name, spec.blocking, spec.description) == (
+        dg.AssetKey(["raw", "odoo", "crm_lead"]),
+        "rows_exist",
+        False,
+        "raw.odoo_crm_lead has live rows. (WARN)",
+    )

@@ -30,6 +30,14 @@ def test_off_a_terminal_progress_is_a_line_per_tenth_and_one_per_failure() -> No
     assert 10 <= len(status) <= 12 and status[-1].startswith("main: 40/40 steps, 0:00")
 
 
+def test_off_a_terminal_the_last_step_gets_its_line_whatever_the_step_count() -> None:
+    stream = io.StringIO()
+    with StepProgress(stream, "main") as progress:
+        _run(progress, 45)  # a line every 4 steps would end at 44
+    status = [line for line in stream.getvalue().splitlines() if "steps" in line]
+    assert status[-1].startswith("main: 45/45 steps") and status[-2].startswith("main: 44/45")
+
+
 def test_output_of_this_process_and_its_children_goes_to_the_log_file(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,5 @@
 """The code location: what it defines (a snapshot, as a regression net) and how it loads."""
 
-import os
 import re
 import subprocess
 import sys
@@ -9,12 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.definitions.metadata import normalize_metadata
+from syrupy.assertion import SnapshotAssertion
 
 from aura_platform.definitions import defs
 from aura_platform.runner import prepare_environment
 from aura_platform.settings import Settings
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.txt"
 HEAVY_MODULES = ("torch", "FlagEmbedding", "transformers", "great_expectations")
 # The UI renders descriptions as Markdown: a <word> outside a code span is taken for HTML, dropped.
 HTML_LIKE = re.compile(r"<[A-Za-z_/][^>]*>")
@@ -23,8 +22,8 @@ HTML_LIKE = re.compile(r"<[A-Za-z_/][^>]*>")
 HIDDEN_BY_THE_UI = {"dagster_dbt/manifest", "dagster_dbt/dagster_dbt_translator"}
 
 
-def _describe(definitions: dg.Definitions) -> str:
-    """Every asset key, check, job and schedule, one per line, sorted."""
+def _describe(definitions: dg.Definitions) -> list[str]:
+    """Every asset key, check, job, schedule and sensor, one per line, sorted."""
     graph = definitions.resolve_asset_graph()
     lines = [f"asset {k.to_user_string()}" for k in graph.get_all_asset_keys()]
     lines += [f"check {c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys]
@@ -33,15 +32,13 @@ def _describe(definitions: dg.Definitions) -> str:
     ]
     lines += [f"schedule {s.name}" for s in definitions.schedules or []]
     lines += [f"sensor {s.name}" for s in definitions.sensors or []]
-    return "\n".join(sorted(lines)) + "\n"
+    return sorted(lines)
 
 
-def test_the_definitions_match_the_snapshot() -> None:
-    """Update with AURA_UPDATE_SNAPSHOTS=1 when a change to the graph is intended."""
-    current = _describe(defs())
-    if os.environ.get("AURA_UPDATE_SNAPSHOTS"):
-        SNAPSHOT.write_text(current)
-    assert current == SNAPSHOT.read_text()
+def test_the_definitions_match_the_snapshot(snapshot: SnapshotAssertion) -> None:
+    """A regression net for the graph (tests/__snapshots__/); after an intended change, refresh
+    it with ``pytest tests/test_definitions.py --snapshot-update`` and review the diff."""
+    assert _describe(defs()) == snapshot
 
 
 def test_lineage_runs_from_raw_through_core_to_search() -> None:

@@ -17,7 +17,9 @@ from aura_platform.config.models import (
     QualityFile,
     SourcesFile,
     SuiteConfig,
+    quality_file_model,
 )
+from aura_platform.lib.checks_sql import CHECK_KINDS
 from aura_platform.settings import PROJECT_ROOT
 
 CONFIG_DIR = PROJECT_ROOT / "assets_config"
@@ -128,8 +130,17 @@ def check_suite_columns(
 
 @cache
 def load_embeddings(config_dir: Path = CONFIG_DIR) -> EmbeddingsFile:
-    """The validated ``embeddings.yaml``."""
-    return load_yaml_model(config_dir / "embeddings.yaml", EmbeddingsFile)
+    """The validated ``embeddings.yaml``, every table's text types among its ``text_types``."""
+    path = config_dir / "embeddings.yaml"
+    embeddings = load_yaml_model(path, EmbeddingsFile)
+    for loc, text_type in embeddings.unknown_text_types():
+        raise config_error(
+            path,
+            loc,
+            f"unknown text type {text_type!r} (text_types declares: "
+            f"{', '.join(embeddings.text_types)})",
+        )
+    return embeddings
 
 
 @cache
@@ -140,9 +151,17 @@ def load_matching(config_dir: Path = CONFIG_DIR) -> MatchingFile:
 
 @cache
 def load_quality(config_dir: Path = CONFIG_DIR) -> QualityFile:
-    """The validated ``quality.yaml``, whose sources and tables must exist in ``sources.yaml``."""
+    """The validated ``quality.yaml``, whose sources and tables must exist in ``sources.yaml``.
+
+    Its sections are validated against the registry of check kinds, so a kind is known here as
+    soon as it has its entry in ``CHECK_KINDS``.
+    """
     path = config_dir / "quality.yaml"
-    quality = load_yaml_model(path, QualityFile)
+    model = quality_file_model(
+        {name: kind.config for name, kind in CHECK_KINDS.items() if kind.every_table},
+        {name: kind.config for name, kind in CHECK_KINDS.items() if not kind.every_table},
+    )
+    quality = QualityFile.from_model(load_yaml_model(path, model))
     sources = load_sources(config_dir).sources
     for key, ref in quality.references():
         source, _, table = ref.partition(".")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -167,7 +170,8 @@ class EmbeddingTableConfig(_Strict):
     source: str = Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
     id_column: Identifier
     description: str = ""
-    texts: dict[Literal["identity", "context"], list[Identifier]] = Field(min_length=1)
+    # text type (one of the file's text_types) -> the columns its text joins
+    texts: dict[Identifier, list[Identifier]] = Field(min_length=1)
 
     @property
     def schema_name(self) -> str:
@@ -179,7 +183,20 @@ class EmbeddingTableConfig(_Strict):
 
 
 class EmbeddingsFile(_Strict):
+    """``embeddings.yaml``: the text types, and which texts of which core tables are embedded."""
+
+    # name -> what a text of that type says; stored as search.embeddings.embedding_type
+    text_types: dict[Identifier, str] = Field(min_length=1)
     tables: dict[Identifier, EmbeddingTableConfig] = Field(min_length=1)
+
+    def unknown_text_types(self) -> list[tuple[list[str | int], str]]:
+        """Each table's text type not declared in ``text_types``, with its key path."""
+        return [
+            (["tables", name, "texts", text_type], text_type)
+            for name, table in self.tables.items()
+            for text_type in table.texts
+            if text_type not in self.text_types
+        ]
 
 
 class RecallCheckConfig(_Strict):
@@ -212,75 +229,103 @@ Severity = Literal["ERROR", "WARN"]
 TableRef = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")]  # source.table
 SourceOrTableRef = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Tolerance = Annotated[Decimal, Field(ge=0)]  # amounts closer than this are equal (ledger rounding)
 
 
-class _Thresholds(_Strict):
+class RawCheckConfig(_Strict):
+    """The settings of one kind of raw-level SQL check in ``quality.yaml``; each kind subclasses it.
+
+    A kind under ``standard`` guards every raw table; a kind under ``checks`` guards the tables
+    its settings name (``attached_to``), one Dagster check per table. The kind's function and
+    this model are paired in ``aura_platform.lib.checks_sql.CHECK_KINDS``.
+    """
+
+    severity: Severity = "ERROR"
+
+    def attached_to(self) -> dict[str, str]:
+        """``source.table`` of each table the check is defined on, by its key in the settings."""
+        return {}
+
+    def reads(self) -> dict[str, str]:
+        """Other tables the check reads, by their key in the settings: it runs after them."""
+        return {}
+
+    def for_table(self, source: str, table: str) -> Self:
+        """These settings as they apply to one table: a standard check's override, say."""
+        return self
+
+
+class TableCheckConfig(RawCheckConfig):
+    """A check of one named table."""
+
+    table: TableRef
+
+    def attached_to(self) -> dict[str, str]:
+        return {"table": self.table}
+
+
+class _Thresholds(RawCheckConfig):
     """A standard check whose threshold has a default and overrides per source or table."""
 
+    threshold_field: ClassVar[str]  # the setting the overrides replace
     overrides: dict[SourceOrTableRef, float] = Field(default_factory=dict)
 
-    def threshold(self, default: float, source: str, table: str) -> float:
-        """The table's override, else its source's, else ``default``."""
-        return self.overrides.get(f"{source}.{table}", self.overrides.get(source, default))
+    def for_table(self, source: str, table: str) -> Self:
+        """The table's override, else its source's, else the default, as the threshold."""
+        default = getattr(self, self.threshold_field)
+        value = self.overrides.get(f"{source}.{table}", self.overrides.get(source, default))
+        return self.model_copy(update={self.threshold_field: value})
 
 
 class FreshnessConfig(_Thresholds):
     """The table's last successful sync finished at most ``max_age_hours`` ago."""
 
+    threshold_field: ClassVar[str] = "max_age_hours"
     severity: Severity = "WARN"
     max_age_hours: float = Field(default=26, gt=0)
-
-    def hours_for(self, source: str, table: str) -> float:
-        return self.threshold(self.max_age_hours, source, table)
 
 
 class VolumeConfig(_Thresholds):
     """Live rows fell by at most ``max_drop_percent`` since the previous sync."""
 
-    severity: Severity = "ERROR"
+    threshold_field: ClassVar[str] = "max_drop_percent"
     max_drop_percent: float = Field(default=15, gt=0, le=100)
 
-    def percent_for(self, source: str, table: str) -> float:
-        return self.threshold(self.max_drop_percent, source, table)
 
-
-class UniquenessConfig(_Strict):
+class UniquenessConfig(RawCheckConfig):
     """Live rows have a non-null, unique primary key."""
 
-    severity: Severity = "ERROR"
+
+class ReconciliationConfig(RawCheckConfig):
+    """Live rows equal the source's row count seen by the last sync that reconciled deletes."""
+
+    severity: Severity = "WARN"
 
 
-class StandardChecksConfig(_Strict):
-    """The checks every raw table gets, without per-table code."""
-
-    freshness: FreshnessConfig = Field(default_factory=FreshnessConfig)
-    no_sudden_drop: VolumeConfig = Field(default_factory=VolumeConfig)
-    primary_key_unique_not_null: UniquenessConfig = Field(default_factory=UniquenessConfig)
-
-
-class TrialBalanceCheckConfig(_Strict):
+class TrialBalanceCheckConfig(TableCheckConfig):
     """Debits equal credits per entity and period in a trial-balance table."""
 
-    table: TableRef
-    severity: Severity = "ERROR"
+    tolerance: Tolerance = Decimal("0.01")
 
 
-class CurrencyCheckConfig(_Strict):
+class CurrencyCheckConfig(RawCheckConfig):
     """Every amount's currency is one of ``codes``; ``columns`` maps table -> currency column."""
 
     severity: Severity = "WARN"
     codes: list[CurrencyCode] = Field(min_length=1)
     columns: dict[TableRef, Identifier] = Field(min_length=1)
 
+    def attached_to(self) -> dict[str, str]:
+        return {f"columns.{ref}": ref for ref in self.columns}
 
-class InvoiceTotalsCheckConfig(_Strict):
+
+class InvoiceTotalsCheckConfig(TableCheckConfig):
     """Invoice total = sum of item amounts + tax, and subtotal = sum of item amounts."""
 
-    table: TableRef
-    severity: Severity = "ERROR"
+    tolerance: Tolerance = Decimal("0.01")
 
 
-class GlTieCheckConfig(_Strict):
+class GlTieCheckConfig(RawCheckConfig):
     """Trial-balance balances tie to posted journal items, through an explicit mapping.
 
     ``entities`` maps the journal's company id to a trial-balance entity and ``accounts`` its
@@ -290,53 +335,70 @@ class GlTieCheckConfig(_Strict):
 
     journal: TableRef
     trial_balance: TableRef
-    severity: Severity = "ERROR"
+    tolerance: Tolerance = Decimal("0.01")
     basis: Literal["closing", "movement"] = "closing"
     entities: dict[int, str] = Field(default_factory=dict)
     accounts: dict[int, str] = Field(default_factory=dict)
 
+    def attached_to(self) -> dict[str, str]:
+        return {"journal": self.journal}
 
-class FinanceChecksConfig(_Strict):
-    """Finance checks; a check left out is not defined."""
-
-    tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)  # in the amounts' currency
-    trial_balance_balances: TrialBalanceCheckConfig | None = None
-    currency_is_known: CurrencyCheckConfig | None = None
-    invoice_totals_match_items: InvoiceTotalsCheckConfig | None = None
-    gl_ties_to_trial_balance: GlTieCheckConfig | None = None
+    def reads(self) -> dict[str, str]:
+        return {"trial_balance": self.trial_balance}
 
 
-class QualityFile(_Strict):
-    """``quality.yaml``: thresholds and severities of the generated and finance checks."""
+def quality_file_model(
+    standard: Mapping[str, type[RawCheckConfig]], checks: Mapping[str, type[RawCheckConfig]]
+) -> type[BaseModel]:
+    """The pydantic model of ``quality.yaml`` for these check kinds, by section.
 
-    standard: StandardChecksConfig = Field(default_factory=StandardChecksConfig)
-    finance: FinanceChecksConfig = Field(default_factory=FinanceChecksConfig)
+    Built from the registry of kinds, so a new kind needs no field here; a kind or key that does
+    not exist is refused, with its line, like any other unknown key. A standard kind left out
+    takes its defaults; a table kind left out is not defined.
+    """
+    standard_fields: dict[str, Any] = {
+        name: (kind, Field(default_factory=kind)) for name, kind in standard.items()
+    }
+    checks_fields: dict[str, Any] = {name: (kind | None, None) for name, kind in checks.items()}
+    standard_model = create_model("StandardChecks", __base__=_Strict, **standard_fields)
+    checks_model = create_model("TableChecks", __base__=_Strict, **checks_fields)
+    return create_model(
+        "QualityFile",
+        __base__=_Strict,
+        standard=(standard_model, Field(default_factory=standard_model)),
+        checks=(checks_model, Field(default_factory=checks_model)),
+    )
+
+
+@dataclass(frozen=True)
+class QualityFile:
+    """``quality.yaml``, validated: the settings of every raw-level check kind it defines.
+
+    ``standard`` holds every standard kind (its defaults where the file is silent), ``checks``
+    only the table kinds the file names.
+    """
+
+    standard: Mapping[str, RawCheckConfig]
+    checks: Mapping[str, RawCheckConfig]
+
+    @classmethod
+    def from_model(cls, parsed: BaseModel) -> QualityFile:
+        """The sections of a ``quality_file_model`` instance, as kind name -> settings."""
+        sections = [getattr(parsed, section) for section in ("standard", "checks")]
+        standard, checks = (
+            {name: value for name, value in section if value is not None} for section in sections
+        )
+        return cls(standard=standard, checks=checks)
 
     def references(self) -> list[tuple[str, str]]:
         """Every source or ``source.table`` named, with its key path, to check against sources."""
         refs = [
             (f"standard.{kind}.overrides.{ref}", ref)
-            for kind, check in (
-                ("freshness", self.standard.freshness),
-                ("no_sudden_drop", self.standard.no_sudden_drop),
-            )
+            for kind, check in self.standard.items()
+            if isinstance(check, _Thresholds)
             for ref in check.overrides
         ]
-        f = self.finance
-        if f.trial_balance_balances:
-            refs.append(("finance.trial_balance_balances.table", f.trial_balance_balances.table))
-        if f.currency_is_known:
-            refs += [
-                (f"finance.currency_is_known.columns.{t}", t) for t in f.currency_is_known.columns
-            ]
-        if f.invoice_totals_match_items:
-            refs.append(
-                ("finance.invoice_totals_match_items.table", f.invoice_totals_match_items.table)
-            )
-        if f.gl_ties_to_trial_balance:
-            gl = f.gl_ties_to_trial_balance
-            refs += [
-                ("finance.gl_ties_to_trial_balance.journal", gl.journal),
-                ("finance.gl_ties_to_trial_balance.trial_balance", gl.trial_balance),
-            ]
+        for kind, check in self.checks.items():
+            named = {**check.attached_to(), **check.reads()}
+            refs += [(f"checks.{kind}.{key}", ref) for key, ref in named.items()]
         return refs

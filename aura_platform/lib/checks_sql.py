@@ -1,25 +1,44 @@
-"""Data-quality checks as SQL in the warehouse, each returning a ``CheckOutcome``; no Dagster.
+"""Raw-level data-quality checks as SQL in the warehouse, and the registry of their kinds; no
+Dagster.
 
 A check names a population (the rows, groups or syncs it examines) and the failing part of it;
 one statement counts both and returns a bounded sample of the failing part as JSON, so a
-failure can be acted on from its record alone. Tables are passed as ``schema.table`` and quoted;
-thresholds and lists are parameters.
+failure can be acted on from its record alone. Tables are quoted identifiers; thresholds and
+lists are parameters.
+
+Every kind is one function ``(warehouse url, settings, target) -> CheckOutcome`` and one entry
+in ``CHECK_KINDS`` pairing it with its settings model (``aura_platform.config.models``): the
+entry's name is the key in ``quality.yaml`` and the check's name in Dagster and
+``ops.data_quality_checks``. ``defs/quality`` builds the Dagster checks from the registry alone.
 
 Raw tables are read through their live rows (``_deleted_at is null``): tombstones are history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from psycopg import sql
 from psycopg.abc import Params
 
+from aura_platform.config.models import (
+    CurrencyCheckConfig,
+    FreshnessConfig,
+    GlTieCheckConfig,
+    InvoiceTotalsCheckConfig,
+    RawCheckConfig,
+    ReconciliationConfig,
+    TrialBalanceCheckConfig,
+    UniquenessConfig,
+    VolumeConfig,
+)
 from aura_platform.lib.quality import SAMPLE_LIMIT
 from aura_platform.warehouse.connection import connect
+
+C = TypeVar("C", bound=RawCheckConfig)
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,32 @@ class CheckOutcome:
     def details(self) -> dict[str, Any]:
         """The figures and the sample: what ``ops.data_quality_checks.failure_details`` keeps."""
         return {**self.figures, "failing_sample": self.failing_sample}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw table as a check sees it: its name in ``sources.yaml``, its relation and its key."""
+
+    source: str
+    table: str
+    relation: str  # raw.<source>_<table>
+    key: tuple[str, ...]
+    # Its syncs record the source's row count (those that reconcile deletes do).
+    source_rows_counted: bool = False
+
+    @property
+    def ref(self) -> str:
+        """``source.table``, as ``quality.yaml`` names it."""
+        return f"{self.source}.{self.table}"
+
+
+@dataclass(frozen=True)
+class CheckTarget:
+    """Where one check runs: its name, the table it guards, and the other tables it reads."""
+
+    name: str
+    table: RawTable
+    reads: Mapping[str, RawTable] = field(default_factory=dict)
 
 
 def _table(qualified: str) -> sql.Identifier:
@@ -76,14 +121,14 @@ def _evaluate(
 # --- Standard checks, on every raw table --------------------------------------------------------
 
 
-def freshness(
-    url: str, *, source_system: str, source_table: str, max_age_hours: float
-) -> CheckOutcome:
+def freshness(url: str, config: FreshnessConfig, target: CheckTarget) -> CheckOutcome:
     """The table's last successful sync (``ops.sync_jobs``) finished within ``max_age_hours``.
 
     The record is that one sync: checked 1, failed 1 when it is too old or missing. The sample
     holds the unsuccessful syncs since it, which usually explain the staleness.
     """
+    source_system, source_table = target.table.source, target.table.table
+    max_age_hours = config.max_age_hours
     with connect(url) as conn:
         last = conn.execute(
             "select id, finished_at, extract(epoch from now() - finished_at) / 3600 "
@@ -117,25 +162,19 @@ def freshness(
     return CheckOutcome(passed, 1, 0 if passed else 1, description, figures, sample)
 
 
-def no_sudden_drop(
-    url: str,
-    *,
-    table: str,
-    key: list[str],
-    source_system: str,
-    source_table: str,
-    check_name: str,
-    max_drop_percent: float,
-) -> CheckOutcome:
+def no_sudden_drop(url: str, config: VolumeConfig, target: CheckTarget) -> CheckOutcome:
     """Live rows fell by at most ``max_drop_percent`` since the previous successful sync.
 
     The baseline is this check's own history: each execution records the live row count and the
-    sync it followed (``live_rows``, ``sync_job_id`` in its details, under ``check_name``), and
+    sync it followed (``live_rows``, ``sync_job_id`` in its details, under the check's name), and
     the count compared with is the latest one recorded after an earlier sync. So re-running the
     check after a drop fails again until the next sync, every transport is covered (the landing
     zone records no source row count), and a table with no earlier record passes. The sample holds
     the rows tombstoned since the baseline was taken.
     """
+    table, key, check_name = target.table.relation, list(target.table.key), target.name
+    source_system, source_table = target.table.source, target.table.table
+    max_drop_percent = config.max_drop_percent
     schema_name, table_name = table.split(".")
     with connect(url) as conn:
         job = conn.execute(
@@ -191,11 +230,14 @@ def no_sudden_drop(
     )
 
 
-def primary_key_unique_not_null(url: str, *, table: str, key: list[str]) -> CheckOutcome:
+def primary_key_unique_not_null(
+    url: str, config: UniquenessConfig, target: CheckTarget
+) -> CheckOutcome:
     """Every live row has its key columns set, and no two live rows share a key.
 
     Each failing row is counted and sampled with its key and how many live rows share it.
     """
+    table, key = target.table.relation, list(target.table.key)
     keys = _columns(key)
     any_null = sql.SQL(" or ").join(sql.SQL("{} is null").format(sql.Identifier(k)) for k in key)
     with connect(url) as conn:
@@ -216,15 +258,67 @@ def primary_key_unique_not_null(url: str, *, table: str, key: list[str]) -> Chec
     return CheckOutcome(not failed, checked, failed, description, {"key": key}, sample)
 
 
+def rows_reconcile_with_source(
+    url: str, config: ReconciliationConfig, target: CheckTarget
+) -> CheckOutcome:
+    """Raw's live rows equal the source's row count in the last reconciling sync's snapshot.
+
+    Only a sync that reconciled deletes knows the source's row count (``details.source_rows``);
+    backfills are left out, and one in between (deletes not due, see
+    ``reconcile_deletes_every``) may have added rows since. Before any such sync the check is
+    not applicable. The record counts the source's rows, failed by the difference.
+    """
+    table = target.table
+    with connect(url) as conn:
+        job = conn.execute(
+            "select id, (details ->> 'source_rows')::bigint, records_quarantined "
+            "from ops.sync_jobs where source_system = %s and source_table = %s "
+            "and status = 'success' and sync_mode <> 'backfill' "
+            "order by started_at desc limit 1",
+            (table.source, table.table),
+        ).fetchone()
+        live = conn.execute(
+            sql.SQL("select count(*) from {} where _deleted_at is null").format(
+                _table(table.relation)
+            )
+        ).fetchone()
+    if job is None or job[1] is None:
+        return CheckOutcome(
+            True,
+            0,
+            0,
+            "not applicable: the last sync did not reconcile deletes, nothing to compare yet",
+            applicable=False,
+        )
+    job_id, source_rows, quarantined = job
+    raw_rows = int(live[0]) if live else 0
+    figures = {
+        "source_rows": source_rows,
+        "raw_rows": raw_rows,
+        "quarantined_in_sync": quarantined,
+        "sync_job_id": job_id,
+    }
+    return CheckOutcome(
+        raw_rows == source_rows,
+        source_rows,
+        abs(source_rows - raw_rows),
+        f"raw {raw_rows} rows, source {source_rows} rows",
+        figures,
+    )
+
+
 # --- Finance checks -----------------------------------------------------------------------------
 
 
-def trial_balance_balances(url: str, *, table: str, tolerance: Decimal) -> CheckOutcome:
+def trial_balance_balances(
+    url: str, config: TrialBalanceCheckConfig, target: CheckTarget
+) -> CheckOutcome:
     """Per entity and period, the live lines' debits equal their credits within ``tolerance``.
 
     Expects the trial-balance columns ``entity``, ``period``, ``debit`` and ``credit``; the
     records are (entity, period) pairs.
     """
+    table, tolerance = target.table.relation, config.tolerance
     with connect(url) as conn:
         checked, failed, sample = _evaluate(
             conn,
@@ -247,10 +341,11 @@ def trial_balance_balances(url: str, *, table: str, tolerance: Decimal) -> Check
     )
 
 
-def currency_is_known(
-    url: str, *, table: str, column: str, key: list[str], codes: list[str]
-) -> CheckOutcome:
-    """Every live row's ``column`` is one of the ISO 4217 ``codes`` (exactly; null is unknown)."""
+def currency_is_known(url: str, config: CurrencyCheckConfig, target: CheckTarget) -> CheckOutcome:
+    """Every live row's currency column is one of the ISO 4217 ``codes`` (exactly; null is
+    unknown)."""
+    table, key, codes = target.table.relation, list(target.table.key), config.codes
+    column = config.columns[target.table.ref]
     with connect(url) as conn:
         checked, failed, sample = _evaluate(
             conn,
@@ -276,7 +371,7 @@ def currency_is_known(
 
 
 def invoice_totals_match_items(
-    url: str, *, table: str, key: list[str], tolerance: Decimal
+    url: str, config: InvoiceTotalsCheckConfig, target: CheckTarget
 ) -> CheckOutcome:
     """Each live invoice's ``total`` is its items' amounts plus ``tax``, and ``subtotal`` theirs.
 
@@ -284,6 +379,7 @@ def invoice_totals_match_items(
     extracted ``invoice_number``, ``subtotal``, ``tax`` and ``total``. A missing total or an item
     whose amount is not a number fails the invoice; a missing tax counts as zero.
     """
+    table, key, tolerance = target.table.relation, target.table.key, config.tolerance
     with connect(url) as conn:
         checked, failed, sample = _evaluate(
             conn,
@@ -320,18 +416,12 @@ def invoice_totals_match_items(
 
 
 def gl_ties_to_trial_balance(
-    url: str,
-    *,
-    journal: str,
-    trial_balance: str,
-    entities: dict[int, str],
-    accounts: dict[int, str],
-    basis: Literal["closing", "movement"],
-    tolerance: Decimal,
+    url: str, config: GlTieCheckConfig, target: CheckTarget
 ) -> CheckOutcome:
     """Trial-balance balances equal the posted journal items of the same account and period.
 
-    Journal items (Odoo ``account_move_line``: ``company_id``, ``account_id``, ``date``,
+    The target is the journal; it reads the trial balance (``reads["trial_balance"]``). Journal
+    items (Odoo ``account_move_line``: ``company_id``, ``account_id``, ``date``,
     ``debit``, ``credit``, ``parent_state``) are mapped to trial-balance entities and account
     codes by ``entities`` and ``accounts``; only (entity, account, period) triples present on both
     sides are compared, ``closing`` against every posted item up to the period's end, ``movement``
@@ -339,6 +429,9 @@ def gl_ties_to_trial_balance(
     With no overlap, or before one of the two tables was ever loaded, the check is not
     applicable and passes.
     """
+    journal, trial_balance = target.table.relation, target.reads["trial_balance"].relation
+    entities, accounts, basis = config.entities, config.accounts, config.basis
+    tolerance = config.tolerance
     figures = {
         "basis": basis,
         "tolerance": float(tolerance),
@@ -412,3 +505,106 @@ def gl_ties_to_trial_balance(
         else f"{failed} of {checked} account-periods differ from the journal ({basis})"
     )
     return CheckOutcome(not failed, checked, failed, description, figures, sample)
+
+
+# --- The registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckKind(Generic[C]):
+    """One kind of raw-level SQL check: its settings model and the function that runs it.
+
+    Attributes:
+        config: The pydantic model of its settings in ``quality.yaml``.
+        evaluate: Runs the check on one target with the table's settings (overrides applied).
+        check_type: What ``ops.data_quality_checks.check_type`` records.
+        description: The check's description in Dagster, formatted with ``table`` (the raw
+            relation), ``key`` (its primary key), ``config`` (the table's settings) and each table
+            it reads by its key (e.g. ``trial_balance``).
+        every_table: A standard kind (``standard`` in ``quality.yaml``), defined on every raw
+            table; otherwise on the tables its settings name (``checks``).
+        applies: For a standard kind, the raw tables it makes sense on (default: all).
+    """
+
+    config: type[C]
+    evaluate: Callable[[str, C, CheckTarget], CheckOutcome]
+    check_type: str
+    description: str
+    every_table: bool = False
+    applies: Callable[[RawTable], bool] = lambda table: True
+
+    def describe(self, config: RawCheckConfig, target: CheckTarget) -> str:
+        """The description of this kind's check on ``target``, severity appended."""
+        text = self.description.format(
+            table=target.table.relation,
+            key=", ".join(target.table.key),
+            config=config,
+            **{role: table.relation for role, table in target.reads.items()},
+        )
+        return f"{text} ({config.severity})"
+
+
+CHECK_KINDS: dict[str, CheckKind[Any]] = {
+    "rows_reconcile_with_source": CheckKind(
+        ReconciliationConfig,
+        rows_reconcile_with_source,
+        check_type="reconciliation",
+        description="{table} holds exactly as many live rows (tombstones excluded) as the "
+        "source had in the last sync's snapshot: nothing lost, nothing duplicated.",
+        every_table=True,
+        applies=lambda table: table.source_rows_counted,
+    ),
+    "freshness": CheckKind(
+        FreshnessConfig,
+        freshness,
+        check_type="freshness",
+        description="The last successful sync of {table} finished less than "
+        "{config.max_age_hours:g} hours ago.",
+        every_table=True,
+    ),
+    "no_sudden_drop": CheckKind(
+        VolumeConfig,
+        no_sudden_drop,
+        check_type="volume",
+        description="{table}'s live rows (tombstones excluded) fell by at most "
+        "{config.max_drop_percent:g}% since the previous successful sync.",
+        every_table=True,
+    ),
+    "primary_key_unique_not_null": CheckKind(
+        UniquenessConfig,
+        primary_key_unique_not_null,
+        check_type="uniqueness",
+        description="Every live row of {table} has a non-null, unique {key}. Raw's primary key "
+        "constraint enforces it on load; the check keeps the contract visible and guards the "
+        "live rows downstream models read.",
+        every_table=True,
+    ),
+    "trial_balance_balances": CheckKind(
+        TrialBalanceCheckConfig,
+        trial_balance_balances,
+        check_type="balance",
+        description="Debits equal credits per entity and period in {table}, within "
+        "{config.tolerance}.",
+    ),
+    "currency_is_known": CheckKind(
+        CurrencyCheckConfig,
+        currency_is_known,
+        check_type="validity",
+        description="Every currency in {table} is one of the known ISO 4217 codes listed in "
+        "quality.yaml.",
+    ),
+    "invoice_totals_match_items": CheckKind(
+        InvoiceTotalsCheckConfig,
+        invoice_totals_match_items,
+        check_type="consistency",
+        description="Each invoice in {table} totals its items plus tax, within {config.tolerance}.",
+    ),
+    "gl_ties_to_trial_balance": CheckKind(
+        GlTieCheckConfig,
+        gl_ties_to_trial_balance,
+        check_type="reconciliation",
+        description="Trial-balance balances in {trial_balance} equal posted items in {table} per "
+        "mapped account and period ({config.basis}); not applicable without overlapping "
+        "accounts.",
+    ),
+}

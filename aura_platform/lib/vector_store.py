@@ -18,7 +18,6 @@ import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import psycopg
@@ -26,8 +25,6 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from aura_platform.lib.embedding import Embedder
-
-EmbeddingType = Literal["identity", "context"]
 
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
@@ -71,7 +68,7 @@ def sync_embeddings(
     conn: psycopg.Connection,
     *,
     source_table: str,
-    embedding_type: EmbeddingType,
+    embedding_type: str,
     texts: Mapping[str, str | None],
     embedder: Embedder,
 ) -> EmbedStats:
@@ -85,7 +82,7 @@ def sync_embeddings(
     Args:
         conn: A warehouse connection.
         source_table: The table the texts describe, e.g. ``core.customers``.
-        embedding_type: Which text of a row this is.
+        embedding_type: Which text of a row this is: a text type of ``embeddings.yaml``.
         texts: Every current row id of ``source_table`` and its text.
         embedder: The model; its name is stored with each row.
 

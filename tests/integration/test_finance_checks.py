@@ -17,11 +17,12 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from aura_platform.config.models import GlTieCheckConfig
 from aura_platform.defs.ingestion.assets import raw_assets, table_syncs
-from aura_platform.defs.quality.finance_checks import finance_checks
+from aura_platform.defs.quality.table_checks import table_checks
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
 from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.checks_sql import gl_ties_to_trial_balance
+from aura_platform.lib.checks_sql import CheckTarget, RawTable, gl_ties_to_trial_balance
 from aura_platform.lib.landing import load_landing_zone
 from aura_platform.lib.sync import sync_table
 from aura_platform.settings import Settings
@@ -63,7 +64,7 @@ def _run(*checks: dg.AssetCheckKey) -> dg.ExecuteInProcessResult:
     """The shipped finance checks (all, or those named) through Dagster, raw assets not re-run."""
     assets = [a for a in raw_assets if a.key in {TRIAL_BALANCE, INVOICES, JOURNAL}]
     return dg.materialize(
-        [*assets, *finance_checks],
+        [*assets, *table_checks],
         resources={"warehouse": WarehouseResource(), "backfill": BackfillWindow()},
         selection=dg.AssetSelection.checks(*checks)
         if checks
@@ -234,13 +235,18 @@ def ledgers(settings: Settings) -> Iterator[tuple[str, str]]:
 def _tie(settings: Settings, ledgers: tuple[str, str], **kwargs: Any) -> Any:
     tb, journal = ledgers
     options: dict[str, Any] = {
+        "journal": "odoo.account_move_line",
+        "trial_balance": "csv.trial_balance",
         "entities": {1: "US01"},
         "accounts": {6: "1200"},
-        "basis": "closing",
-        "tolerance": Decimal("0.01"),
     }
+    target = CheckTarget(
+        "gl_ties_to_trial_balance",
+        RawTable("odoo", "account_move_line", journal, ("id",)),
+        {"trial_balance": RawTable("csv", "trial_balance", tb, ("entity", "period"))},
+    )
     return gl_ties_to_trial_balance(
-        settings.warehouse_url, journal=journal, trial_balance=tb, **(options | kwargs)
+        settings.warehouse_url, GlTieCheckConfig(**(options | kwargs)), target
     )
 
 

@@ -174,7 +174,7 @@ def url(settings: Settings) -> Iterator[str]:
                 sync_embeddings(
                     conn,
                     source_table=table.source,
-                    embedding_type=text_type,  # type: ignore[arg-type]
+                    embedding_type=text_type,
                     texts=texts,
                     embedder=embedder,
                 )

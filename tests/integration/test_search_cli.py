@@ -63,7 +63,7 @@ def stored(settings: Settings) -> Iterator[None]:
             sync_embeddings(
                 conn,
                 source_table=TABLE,
-                embedding_type=embedding_type,  # type: ignore[arg-type]
+                embedding_type=embedding_type,
                 texts=texts,
                 embedder=embedder,
             )
@@ -191,6 +191,15 @@ def test_an_unknown_table_is_refused_with_the_tables_that_exist(
     err = capsys.readouterr().err
     assert "unknown table 'core.no_such_table'" in err
     assert TABLE in err
+
+
+def test_an_unknown_text_type_is_refused_with_the_configured_ones(
+    stored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", QUERY, "--type", "identiy"]) == 2
+
+    err = capsys.readouterr().err
+    assert "unknown text type 'identiy'; text types: identity, context" in err
 
 
 def test_without_embeddings_of_the_model_it_says_to_run_the_main_job(

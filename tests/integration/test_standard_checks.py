@@ -14,12 +14,15 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from psycopg import sql
 
 from aura_platform.config.loader import load_quality
-from aura_platform.config.models import SourceConfig, TableConfig
+from aura_platform.config.models import RawCheckConfig, SourceConfig, TableConfig
 from aura_platform.defs.quality.standard_checks import build_standard_checks
+from aura_platform.defs.quality.table_checks import build_table_check
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.lib.audit import fail_sync_job, open_sync_job
+from aura_platform.lib.checks_sql import CHECK_KINDS, CheckKind, CheckOutcome, CheckTarget
 from aura_platform.lib.quality import record_check
 from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.settings import Settings
@@ -113,14 +116,19 @@ def clean(settings: Settings) -> Iterator[None]:
     reset()
 
 
-def test_a_freshly_synced_table_passes_all_three_checks_each_recorded_in_ops(
+def test_a_freshly_synced_table_passes_every_standard_check_each_recorded_in_ops(
     settings: Settings,
 ) -> None:
     result = _run(ROWS)
 
     assert result.success
     evaluations = _evaluations(result)
-    assert set(evaluations) == {"freshness", "no_sudden_drop", "primary_key_unique_not_null"}
+    assert set(evaluations) == {
+        "rows_reconcile_with_source",
+        "freshness",
+        "no_sudden_drop",
+        "primary_key_unique_not_null",
+    }
     assert all(e.passed for e in evaluations.values())
     assert DOWNSTREAM_KEY in {m.asset_key for m in result.get_asset_materialization_events()}
     records = _records(settings, result.run_id)
@@ -129,6 +137,7 @@ def test_a_freshly_synced_table_passes_all_three_checks_each_recorded_in_ops(
         for name, r in records.items()
     }
     assert summary == {
+        "rows_reconcile_with_source": ("reconciliation", "WARN", True, len(ROWS)),
         "freshness": ("freshness", "WARN", True, 1),
         "no_sudden_drop": ("volume", "ERROR", True, len(ROWS)),
         "primary_key_unique_not_null": ("uniqueness", "ERROR", True, len(ROWS)),
@@ -225,6 +234,14 @@ def test_a_null_or_duplicate_live_key_fails_the_primary_key_check_with_the_rows_
         for row in record["failure_details"]["failing_sample"]
     )
     assert sample == [(0, "null key", 1), (3, "duplicate key", 2), (3, "duplicate key", 2)]
+    # Two live rows more than the source had: reported by reconciliation, as a warning.
+    reconciled = _records(settings, result.run_id)["rows_reconcile_with_source"]
+    assert (reconciled["passed"], reconciled["severity"], reconciled["records_failed"]) == (
+        False,
+        "WARN",
+        2,
+    )
+    assert reconciled["failure_details"]["raw_rows"] == len(ROWS) + 2
 
 
 def test_the_pass_rate_view_counts_checks_and_passes_per_table_and_day(settings: Settings) -> None:
@@ -250,3 +267,52 @@ def test_the_pass_rate_view_counts_checks_and_passes_per_table_and_day(settings:
         ).fetchall()
 
     assert rows == [(False, 1, 0, 0.0), (True, 3, 2, 0.6667)]
+
+
+class HasRowsConfig(RawCheckConfig):
+    """A kind made up here: the table has at least ``min_rows`` live rows."""
+
+    min_rows: int = 1
+
+
+def has_rows(url: str, config: HasRowsConfig, target: CheckTarget) -> CheckOutcome:
+    with connect(url) as conn:
+        row = conn.execute(
+            sql.SQL("select count(*) from {} where _deleted_at is null").format(
+                sql.Identifier(*target.table.relation.split("."))
+            )
+        ).fetchone()
+    live = int(row[0]) if row else 0
+    passed = live >= config.min_rows
+    return CheckOutcome(passed, 1, 0 if passed else 1, f"{live} live rows", {"live_rows": live})
+
+
+def test_a_kind_added_to_the_registry_runs_records_and_blocks_like_the_shipped_ones(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = CheckKind(
+        HasRowsConfig,
+        has_rows,
+        check_type="volume",
+        description="{table} has at least {config.min_rows} live rows.",
+    )
+    monkeypatch.setitem(CHECK_KINDS, "has_rows", kind)
+    check = build_table_check("has_rows", HasRowsConfig(min_rows=len(ROWS) + 1), SPEC, {})
+
+    result = dg.materialize(
+        [_raw_asset(ROWS), downstream, check],
+        resources={"warehouse": WarehouseResource()},
+        raise_on_error=False,
+    )
+
+    assert not result.success  # ERROR, the default severity: blocking
+    evaluation = _evaluations(result)["has_rows"]
+    assert not evaluation.passed and evaluation.metadata["live_rows"].value == len(ROWS)
+    assert DOWNSTREAM_KEY not in {m.asset_key for m in result.get_asset_materialization_events()}
+    record = _records(settings, result.run_id)["has_rows"]
+    assert (record["check_type"], record["severity"], record["passed"]) == (
+        "volume",
+        "ERROR",
+        False,
+    )
+    assert record["failure_details"]["live_rows"] == len(ROWS)

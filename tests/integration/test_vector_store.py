@@ -403,3 +403,18 @@ def test_index_names_are_short_safe_and_distinct_for_long_similar_model_names() 
         assert len(name) <= 63
         assert re.fullmatch(r"[a-z0-9_]+", name)
     assert hnsw_index_name("BAAI/bge-m3").startswith("embeddings_hnsw_baai_bge_m3_")
+
+
+def test_a_text_type_declared_in_configuration_is_stored_like_the_shipped_ones(
+    conn: psycopg.Connection, source_table: str, embedder: Embedder
+) -> None:
+    stats = sync_embeddings(
+        conn, source_table=source_table, embedding_type="project", texts=TEXTS, embedder=embedder
+    )
+
+    assert stats.embedded == len(TEXTS)
+    stored = conn.execute(
+        "select distinct embedding_type from search.embeddings where source_table = %s",
+        (source_table,),
+    ).fetchall()
+    assert stored == [("project",)]

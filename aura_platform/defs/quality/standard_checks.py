@@ -1,32 +1,39 @@
-"""Standard checks on every raw table in ``sources.yaml``: freshness, volume and primary key.
+"""Standard checks on every raw table in ``sources.yaml``: reconciliation, freshness, volume, key.
 
-Generated without per-table code, thresholds and severities from ``quality.yaml``. The three
-checks of a table run in one step after its raw asset; each writes one
-``ops.data_quality_checks`` row and reports the same figures as Dagster metadata. An ERROR
-failure blocks the table's downstream assets in the run.
+Generated without per-table code from the standard kinds of the check registry
+(``lib.checks_sql.CHECK_KINDS``), thresholds and severities from ``quality.yaml``. The checks of
+a table run in one step after its raw asset; each writes one ``ops.data_quality_checks`` row and
+reports the same figures as Dagster metadata. An ERROR failure blocks the table's downstream
+assets in the run.
 """
 
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
 from aura_platform.config.loader import load_quality
-from aura_platform.config.models import Severity, StandardChecksConfig
+from aura_platform.config.models import RawCheckConfig, Severity
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib import checks_sql
-from aura_platform.lib.checks_sql import CheckOutcome
+from aura_platform.lib.checks_sql import CHECK_KINDS, CheckOutcome, CheckTarget, RawTable
 from aura_platform.lib.quality import pass_rate, record_check
 from aura_platform.lib.sync import TableSync
-
-FRESHNESS = "freshness"
-NO_SUDDEN_DROP = "no_sudden_drop"
-PRIMARY_KEY = "primary_key_unique_not_null"
 
 
 def raw_asset_key(spec: TableSync) -> dg.AssetKey:
     return dg.AssetKey(["raw", spec.source_name, spec.table_name])
+
+
+def raw_table(spec: TableSync) -> RawTable:
+    """The raw table of a configured source table, as the SQL checks see it."""
+    return RawTable(
+        spec.source_name,
+        spec.table_name,
+        f"raw.{spec.raw_table}",
+        tuple(spec.table.primary_key),
+        # The landing zone records no source row count; others do when they reconcile deletes.
+        source_rows_counted=spec.table.reconcile_deletes and spec.source.transport != "csv_landing",
+    )
 
 
 def report(
@@ -80,49 +87,19 @@ def report(
 
 
 def build_standard_checks(
-    spec: TableSync, config: StandardChecksConfig
+    spec: TableSync, config: Mapping[str, RawCheckConfig]
 ) -> dg.AssetChecksDefinition:
-    """The three standard checks of one raw table, in one step (each selectable on its own)."""
+    """The standard checks of one raw table, in one step (each selectable on its own).
+
+    ``config`` is ``quality.yaml``'s ``standard`` section: each kind's settings, applied to this
+    table (its overrides) here.
+    """
     asset_key = raw_asset_key(spec)
-    table = f"raw.{spec.raw_table}"
-    key = spec.table.primary_key
-    hours = config.freshness.hours_for(spec.source_name, spec.table_name)
-    percent = config.no_sudden_drop.percent_for(spec.source_name, spec.table_name)
-    kinds: dict[str, tuple[str, Severity, str, Callable[[str], CheckOutcome]]] = {
-        FRESHNESS: (
-            "freshness",
-            config.freshness.severity,
-            f"The last successful sync of {table} finished less than {hours:g} hours ago.",
-            partial(
-                checks_sql.freshness,
-                source_system=spec.source_name,
-                source_table=spec.table_name,
-                max_age_hours=hours,
-            ),
-        ),
-        NO_SUDDEN_DROP: (
-            "volume",
-            config.no_sudden_drop.severity,
-            f"{table}'s live rows (tombstones excluded) fell by at most {percent:g}% since the "
-            "previous successful sync.",
-            partial(
-                checks_sql.no_sudden_drop,
-                table=table,
-                key=key,
-                source_system=spec.source_name,
-                source_table=spec.table_name,
-                check_name=NO_SUDDEN_DROP,
-                max_drop_percent=percent,
-            ),
-        ),
-        PRIMARY_KEY: (
-            "uniqueness",
-            config.primary_key_unique_not_null.severity,
-            f"Every live row of {table} has a non-null, unique {', '.join(key)}. Raw's primary "
-            "key constraint enforces it on load; the check keeps the contract visible and "
-            "guards the live rows downstream models read.",
-            partial(checks_sql.primary_key_unique_not_null, table=table, key=key),
-        ),
+    table = raw_table(spec)
+    settings = {
+        name: kind.for_table(spec.source_name, spec.table_name)
+        for name, kind in config.items()
+        if CHECK_KINDS[name].applies(table)
     }
 
     @dg.multi_asset_check(
@@ -131,30 +108,31 @@ def build_standard_checks(
             dg.AssetCheckSpec(
                 name,
                 asset=asset_key,
-                blocking=severity == "ERROR",
-                description=f"{description} ({severity})",
+                blocking=check.severity == "ERROR",
+                description=CHECK_KINDS[name].describe(check, CheckTarget(name, table)),
             )
-            for name, (_, severity, description, _) in kinds.items()
+            for name, check in settings.items()
         ],
         can_subset=True,
-        description=f"Freshness, volume and primary-key checks of {table}.",
+        description=f"Standard checks ({', '.join(settings)}) of {table.relation}.",
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[dg.AssetCheckResult]:
         url = warehouse.url()
         selected = {check.name for check in context.selected_asset_check_keys}
-        for name, (check_type, severity, _, evaluate) in kinds.items():
+        for name, check in settings.items():
             if name in selected:
+                kind = CHECK_KINDS[name]
                 yield report(
                     context,
                     url,
                     asset_key=asset_key,
                     check_name=name,
-                    check_type=check_type,
-                    severity=severity,
-                    table=table,
-                    outcome=evaluate(url),
+                    check_type=kind.check_type,
+                    severity=check.severity,
+                    table=table.relation,
+                    outcome=kind.evaluate(url, check, CheckTarget(name, table)),
                 )
 
     return _checks

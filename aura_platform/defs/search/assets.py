@@ -7,7 +7,7 @@ import dagster as dg
 from psycopg import sql
 
 from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_embeddings, load_matching
-from aura_platform.config.models import EmbeddingTableConfig, MatchingFile
+from aura_platform.config.models import EmbeddingsFile, EmbeddingTableConfig, MatchingFile
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.executors import embedding_op_tags
 from aura_platform.lib.match_truth import (
@@ -21,6 +21,7 @@ from aura_platform.lib.matching import (
     ACE_TABLE,
     BLOCKING_RULES,
     COMPARISONS,
+    EMBEDDING_TYPES,
     ODOO_TABLE,
     MatchRun,
     MatchSettings,
@@ -40,7 +41,7 @@ def texts_query(table: EmbeddingTableConfig, text_type: str) -> sql.Composed:
     """SELECT id, text for one text type: the configured columns joined, NULLs skipped."""
     parts: list[sql.Composable] = [
         sql.SQL("nullif(trim({}::text), '')").format(sql.Identifier(c))
-        for c in table.texts[text_type]  # type: ignore[index]
+        for c in table.texts[text_type]
     ]
     return sql.SQL("select {id}::text, nullif(concat_ws(' | ', {cols}), '') from {src}").format(
         id=sql.Identifier(table.id_column),
@@ -84,7 +85,7 @@ def build_embedding_asset(name: str, table: EmbeddingTableConfig) -> dg.AssetsDe
                 stats = sync_embeddings(
                     conn,
                     source_table=table.source,
-                    embedding_type=text_type,  # type: ignore[arg-type]
+                    embedding_type=text_type,
                     texts=texts,
                     embedder=embedder,
                 )
@@ -128,22 +129,31 @@ def _ratio(value: float | None) -> dg.MetadataValue:
     return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(round(value, 4))
 
 
-def _embedding_keys(*sources: str) -> list[dg.AssetKey]:
-    """The embedding assets of ``sources``; matching cannot run without them."""
-    names = {table.source: name for name, table in load_embeddings().tables.items()}
+def matched_embedding_keys(embeddings: EmbeddingsFile, *sources: str) -> list[dg.AssetKey]:
+    """The embedding assets of ``sources``; matching cannot run without them, nor without the
+    text types it compares (``EMBEDDING_TYPES``) embedded for each."""
+    path = CONFIG_DIR / "embeddings.yaml"
+    names = {table.source: name for name, table in embeddings.tables.items()}
     missing = [source for source in sources if source not in names]
     if missing:
         raise ConfigError(
-            f"{CONFIG_DIR / 'embeddings.yaml'}: no entry embeds {', '.join(missing)}, which "
-            "matching.yaml matches"
+            f"{path}: no entry embeds {', '.join(missing)}, which matching.yaml matches"
         )
+    for source in sources:
+        lacking = [t for t in EMBEDDING_TYPES if t not in embeddings.tables[names[source]].texts]
+        if lacking:
+            raise ConfigError(
+                f"{path}: tables.{names[source]}.texts: matching compares the "
+                f"{' and '.join(EMBEDDING_TYPES)} embeddings of {source}, which has no "
+                f"{' or '.join(lacking)} text"
+            )
     return [dg.AssetKey(["search", names[source]]) for source in sources]
 
 
 @dg.asset(
     key=MATCHES_KEY,
     deps=[
-        *_embedding_keys(ODOO_TABLE, ACE_TABLE),
+        *matched_embedding_keys(load_embeddings(), ODOO_TABLE, ACE_TABLE),
         dg.AssetKey(ODOO_TABLE.split(".")),
         dg.AssetKey(ACE_TABLE.split(".")),
     ],
