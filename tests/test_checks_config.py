@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_quality
+from aura_platform.config.loader import CONFIG_DIR, ConfigError
+from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.quality.standard_checks import standard_checks

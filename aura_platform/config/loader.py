@@ -14,12 +14,9 @@ from aura_platform.config.gx_catalog import referenced_columns
 from aura_platform.config.models import (
     EmbeddingsFile,
     MatchingFile,
-    QualityFile,
     SourcesFile,
     SuiteConfig,
-    quality_file_model,
 )
-from aura_platform.lib.checks_sql import CHECK_KINDS
 from aura_platform.settings import PROJECT_ROOT
 
 CONFIG_DIR = PROJECT_ROOT / "assets_config"
@@ -147,24 +144,3 @@ def load_embeddings(config_dir: Path = CONFIG_DIR) -> EmbeddingsFile:
 def load_matching(config_dir: Path = CONFIG_DIR) -> MatchingFile:
     """The validated ``matching.yaml``."""
     return load_yaml_model(config_dir / "matching.yaml", MatchingFile)
-
-
-@cache
-def load_quality(config_dir: Path = CONFIG_DIR) -> QualityFile:
-    """The validated ``quality.yaml``, whose sources and tables must exist in ``sources.yaml``.
-
-    Its sections are validated against the registry of check kinds, so a kind is known here as
-    soon as it has its entry in ``CHECK_KINDS``.
-    """
-    path = config_dir / "quality.yaml"
-    model = quality_file_model(
-        {name: kind.config for name, kind in CHECK_KINDS.items() if kind.every_table},
-        {name: kind.config for name, kind in CHECK_KINDS.items() if not kind.every_table},
-    )
-    quality = QualityFile.from_model(load_yaml_model(path, model))
-    sources = load_sources(config_dir).sources
-    for key, ref in quality.references():
-        source, _, table = ref.partition(".")
-        if source not in sources or (table and table not in sources[source].tables):
-            raise ConfigError(f"{path}: {key}: {ref!r} is not a source or table in sources.yaml")
-    return quality

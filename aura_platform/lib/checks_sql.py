@@ -18,22 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import psycopg
 from psycopg import sql
 from psycopg.abc import Params
 
+from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_sources, load_yaml_model
 from aura_platform.config.models import (
     CurrencyCheckConfig,
     FreshnessConfig,
     GlTieCheckConfig,
     InvoiceTotalsCheckConfig,
+    QualityFile,
     RawCheckConfig,
     ReconciliationConfig,
     TrialBalanceCheckConfig,
     UniquenessConfig,
     VolumeConfig,
+    quality_file_model,
 )
 from aura_platform.lib.quality import SAMPLE_LIMIT
 from aura_platform.warehouse.connection import connect
@@ -608,3 +613,24 @@ CHECK_KINDS: dict[str, CheckKind[Any]] = {
         "accounts.",
     ),
 }
+
+
+@cache
+def load_quality(config_dir: Path = CONFIG_DIR) -> QualityFile:
+    """The validated ``quality.yaml``, whose sources and tables must exist in ``sources.yaml``.
+
+    Its sections are validated against the registry of check kinds, so a kind is known here as
+    soon as it has its entry in ``CHECK_KINDS``.
+    """
+    path = config_dir / "quality.yaml"
+    model = quality_file_model(
+        {name: kind.config for name, kind in CHECK_KINDS.items() if kind.every_table},
+        {name: kind.config for name, kind in CHECK_KINDS.items() if not kind.every_table},
+    )
+    quality = QualityFile.from_model(load_yaml_model(path, model))
+    sources = load_sources(config_dir).sources
+    for key, ref in quality.references():
+        source, _, table = ref.partition(".")
+        if source not in sources or (table and table not in sources[source].tables):
+            raise ConfigError(f"{path}: {key}: {ref!r} is not a source or table in sources.yaml")
+    return quality

@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 from psycopg import sql
 
-from aura_platform.config.loader import load_quality
+from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig, SourceConfig, TableConfig
 from aura_platform.defs.quality.standard_checks import build_standard_checks
 from aura_platform.defs.quality.table_checks import build_table_check

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
-from aura_platform.config.loader import load_quality
+from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig, Severity
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.resources import WarehouseResource
