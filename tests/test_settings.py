@@ -1,5 +1,7 @@
 """Settings: defaults, external warehouse, and secrets never shown."""
 
+import pytest
+
 from aura_platform.settings import Settings, mask_secrets, mask_url
 
 
@@ -42,3 +44,11 @@ def test_an_external_warehouse_url_is_used_as_is_and_handed_to_dbt_in_parts() ->
 
 def test_mask_secrets_removes_a_plain_secret_such_as_an_api_key() -> None:
     assert mask_secrets("refused key abc123XYZ for bot", ["abc123XYZ"]) == "refused key *** for bot"
+
+
+@pytest.mark.parametrize(
+    "name", ["AURA_PG_PORT", "AURA_EMBEDDING_BATCH_SIZE", "AURA_CELERY_VISIBILITY_TIMEOUT"]
+)
+def test_a_number_that_is_not_one_fails_naming_its_variable(name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}='5x': expected a whole number$"):
+        Settings.from_env({name: "5x"})
