@@ -108,6 +108,15 @@ def _flag(name: str, text: str) -> bool:
     raise ValueError(f"{name}={text!r}: expected 1 or 0")
 
 
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    """A whole-number variable; a bad value names the variable, not only the literal."""
+    text = env.get(name) or str(default)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: expected a whole number") from None
+
+
 def _pairs(text: str) -> dict[str, str]:
     """``key=value,key=value`` as a mapping (a Kubernetes node selector in one variable)."""
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
@@ -156,15 +165,15 @@ class Settings:
             home=home,
             external_warehouse_url=e.get("AURA_WAREHOUSE_URL") or None,
             pg_data=Path(e.get("AURA_PG_DATA") or home / "pgdata").resolve(),
-            pg_port=int(e.get("AURA_PG_PORT") or 54329),
+            pg_port=_int(e, "AURA_PG_PORT", 54329),
             dagster_pg_url_override=e.get("AURA_DAGSTER_PG_URL") or None,
             data_dir=Path(e.get("AURA_DATA_DIR") or PROJECT_ROOT / "data").resolve(),
             odoo_url_override=e.get("AURA_ODOO_URL") or None,
             apn_url_override=e.get("AURA_APN_URL") or None,
             mongo_url_override=e.get("AURA_MONGO_URL") or None,
             embedding_model=e.get("AURA_EMBEDDING_MODEL") or "all-MiniLM-L6-v2",
-            embedding_batch_size=int(e.get("AURA_EMBEDDING_BATCH_SIZE") or 64),
-            hnsw_ef_search=int(e.get("AURA_HNSW_EF_SEARCH") or 100),
+            embedding_batch_size=_int(e, "AURA_EMBEDDING_BATCH_SIZE", 64),
+            hnsw_ef_search=_int(e, "AURA_HNSW_EF_SEARCH", 100),
             alert_webhook=e.get("AURA_ALERT_WEBHOOK") or None,
             env_file=(
                 PROJECT_ROOT / ".env"
@@ -176,7 +185,7 @@ class Settings:
             executor=_executor(e.get("AURA_EXECUTOR") or "in_process"),
             celery_broker_url=broker,
             celery_backend_url=e.get("AURA_CELERY_BACKEND_URL") or broker,
-            celery_visibility_timeout=int(e.get("AURA_CELERY_VISIBILITY_TIMEOUT") or 3600),
+            celery_visibility_timeout=_int(e, "AURA_CELERY_VISIBILITY_TIMEOUT", 3600),
             embedding_queue=e.get("AURA_EMBEDDING_QUEUE") or DEFAULT_CELERY_QUEUE,
             embedding_node_selector=_pairs(e.get("AURA_EMBEDDING_NODE_SELECTOR") or ""),
             demo=_flag("AURA_DEMO", e.get("AURA_DEMO") or ""),
@@ -239,7 +248,12 @@ class Settings:
 
     @property
     def landing_dir(self) -> Path:
-        return self.data_dir / "raw"
+        """The folder of the ``csv_landing`` source in ``sources.yaml``, under ``data_dir``."""
+        from aura_platform.config.loader import load_sources  # which imports this module
+
+        folder = load_sources().landing_source()[1].folder
+        assert folder is not None  # required for csv_landing by the config model
+        return self.data_dir / folder
 
     @property
     def processed_dir(self) -> Path:

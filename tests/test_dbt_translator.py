@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from aura_platform.config.loader import load_sources
 from aura_platform.defs.dbt.assets import aura_dbt_models
 from aura_platform.defs.dbt.project import aura_dbt_project
 from aura_platform.defs.dbt.translator import (
@@ -39,20 +40,52 @@ def _model(manifest: dict[str, Any], name: str) -> Props:
     return manifest["nodes"][f"model.aura.{name}"]
 
 
-def test_a_source_is_keyed_by_the_raw_asset_named_in_its_meta(manifest: dict[str, Any]) -> None:
+def test_a_source_is_keyed_by_the_raw_asset_of_its_sources_yaml_table(
+    manifest: dict[str, Any],
+) -> None:
     assert source_asset_key(_source(manifest, "crm_lead")) == dg.AssetKey(
         ["raw", "odoo", "crm_lead"]
     )
-    assert source_asset_key(_source(manifest, "res_partner")) == dg.AssetKey(
-        ["raw", "odoo", "res_partner"]
+    assert source_asset_key(manifest["sources"]["source.aura.csv.trial_balance"]) == dg.AssetKey(
+        ["raw", "csv", "trial_balance"]
     )
 
 
-def test_a_source_without_a_raw_asset_key_is_refused(manifest: dict[str, Any]) -> None:
-    props = {**_source(manifest, "crm_lead"), "meta": {}, "config": {"meta": {}}}
+def test_a_source_that_is_no_sources_yaml_table_is_refused(manifest: dict[str, Any]) -> None:
+    props = {**_source(manifest, "crm_lead"), "name": "crm_leads"}
 
-    with pytest.raises(ValueError, match=r"meta\.dagster\.asset_key"):
+    with pytest.raises(ValueError, match=r"source\.aura\.odoo\.crm_lead .*sources\.yaml"):
         source_asset_key(props)
+
+
+def _dbt_sources(manifest: dict[str, Any]) -> dict[tuple[str, str], Props]:
+    return {(s["source_name"], s["name"]): s for s in manifest["sources"].values()}
+
+
+def test_every_dbt_source_reads_the_raw_table_its_sources_yaml_entry_loads(
+    manifest: dict[str, Any],
+) -> None:
+    configured = {
+        (source, table) for source, c in load_sources().sources.items() for table in c.tables
+    }
+    for (source, table), props in _dbt_sources(manifest).items():
+        assert (source, table) in configured, f"dbt source {source}.{table} is not in sources.yaml"
+        # The relation the raw asset writes (TableSync.raw_table), else dbt reads another table.
+        assert (props["schema"], props["identifier"]) == ("raw", f"{source}_{table}")
+
+
+def test_every_sources_yaml_table_is_a_dbt_source(manifest: dict[str, Any]) -> None:
+    """Also raw tables no model reads yet: a GX suite can only check columns dbt declares."""
+    declared = _dbt_sources(manifest)
+    missing = [
+        f"{source}.{table}"
+        for source, config in load_sources().sources.items()
+        for table in config.tables
+        if (source, table) not in declared
+    ]
+    assert missing == [], (
+        f"declare {missing} in dbt_project/models/staging/<source>/_<source>__sources.yml"
+    )
 
 
 def test_a_model_is_keyed_by_the_schema_and_table_it_builds(manifest: dict[str, Any]) -> None:

@@ -1,13 +1,22 @@
-"""The landing-zone sensor: each new file requests one run, a file already seen none."""
+"""The landing-zone sensor: each new file requests one run, a file already seen none.
+
+Also where the zone is: the csv_landing source of sources.yaml names its folder and table.
+"""
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
+from pydantic import ValidationError
 
+from aura_platform.config import loader
+from aura_platform.config.models import SourcesFile
 from aura_platform.definitions import defs
-from aura_platform.defs.ingestion.sensors import landing_zone_sensor
+from aura_platform.defs.ingestion.sensors import landing_zone_sensor, waiting_files
+from aura_platform.lib import landing as landing_module
+from aura_platform.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 
@@ -84,3 +93,47 @@ def test_the_landing_job_loads_the_landing_zone_and_rebuilds_what_reads_it() -> 
     assert not any(key.startswith(("raw/odoo", "raw/apn")) for key in selected)
     assert landing_zone_sensor.job_name == "landing_zone"
     assert landing_zone_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def _with_landing_source(name: str, csv: dict[str, Any]) -> dict[str, Any]:
+    """The shipped sources.yaml with its csv source replaced by ``name``: ``csv``."""
+    shipped = loader.load_sources().model_dump()
+    del shipped["sources"]["csv"]
+    return {"sources": {**shipped["sources"], name: csv}}
+
+
+def test_the_landing_zone_is_the_csv_landing_source_of_sources_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv = loader.load_sources().sources["csv"].model_dump()
+    renamed = SourcesFile.model_validate(
+        _with_landing_source(
+            "ledger",
+            {
+                **csv,
+                "folder": "drop/ledgers",
+                "tables": {"balances": csv["tables"]["trial_balance"]},
+            },
+        )
+    )
+    monkeypatch.setattr(loader, "load_sources", lambda: renamed)
+    monkeypatch.setattr(landing_module, "load_sources", lambda: renamed)
+    settings = Settings.from_env({"AURA_DATA_DIR": str(tmp_path)})
+
+    zone = landing_module.landing_zone()
+    assert (zone.raw_table, zone.asset_key) == ("ledger_balances", "raw/ledger/balances")
+    assert settings.landing_dir == tmp_path / "drop" / "ledgers"
+    settings.landing_dir.mkdir(parents=True)
+    _drop(settings.landing_dir, "acme_2026-01_cp1252.csv")
+    assert [f.split("|")[0] for f in waiting_files(settings)] == ["acme_2026-01_cp1252.csv"]
+
+
+def test_one_landing_source_with_one_table_is_all_sources_yaml_may_declare() -> None:
+    csv = loader.load_sources().sources["csv"].model_dump()
+    two_tables = {**csv, "tables": {**csv["tables"], "other": csv["tables"]["trial_balance"]}}
+    with pytest.raises(ValidationError, match="csv_landing takes one table"):
+        SourcesFile.model_validate(_with_landing_source("csv", two_tables))
+    second = _with_landing_source("csv", csv)
+    second["sources"]["ledger"] = {**csv, "folder": "ledgers"}
+    with pytest.raises(ValidationError, match="one csv_landing source at most, not csv, ledger"):
+        SourcesFile.model_validate(second)

@@ -71,3 +71,11 @@ def test_in_the_demo_unset_sources_read_the_demos_stand_ins_and_set_ones_win() -
 def test_a_misspelt_demo_flag_fails_naming_the_variable() -> None:
     with pytest.raises(ValueError, match="AURA_DEMO='maybe'"):
         Settings.from_env({"AURA_DEMO": "maybe"})
+
+
+@pytest.mark.parametrize(
+    "name", ["AURA_PG_PORT", "AURA_EMBEDDING_BATCH_SIZE", "AURA_CELERY_VISIBILITY_TIMEOUT"]
+)
+def test_a_number_that_is_not_one_fails_naming_its_variable(name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}='5x': expected a whole number$"):
+        Settings.from_env({name: "5x"})

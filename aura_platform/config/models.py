@@ -101,11 +101,32 @@ class SourceConfig(_Strict):
             raise ValueError(f"transport {self.transport} needs database_env and secret_env")
         if self.transport == "odoo_xmlrpc" and not self.username_env:
             raise ValueError("transport odoo_xmlrpc needs username_env")
+        if self.transport == "csv_landing" and len(self.tables) != 1:
+            raise ValueError("transport csv_landing takes one table (its files' trial balances)")
         return self
 
 
 class SourcesFile(_Strict):
     sources: dict[Identifier, SourceConfig]
+
+    @model_validator(mode="after")
+    def _one_landing_zone(self) -> SourcesFile:
+        """The landing zone is one folder loaded under one lock, so one csv_landing source."""
+        landing = [name for name, s in self.sources.items() if s.transport == "csv_landing"]
+        if len(landing) > 1:
+            raise ValueError(f"one csv_landing source at most, not {', '.join(landing)}")
+        return self
+
+    def landing_source(self) -> tuple[str, SourceConfig]:
+        """The ``csv_landing`` source and its name: where the landing zone's files come from.
+
+        Raises:
+            LookupError: no source has transport ``csv_landing``.
+        """
+        for name, source in self.sources.items():
+            if source.transport == "csv_landing":
+                return name, source
+        raise LookupError("sources.yaml declares no source with transport csv_landing")
 
 
 class ExpectationConfig(_Strict):

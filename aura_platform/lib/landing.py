@@ -1,5 +1,9 @@
 """The CSV landing zone: every trial-balance file dropped in ``data/raw/`` is loaded once.
 
+The zone is the ``csv_landing`` source of ``sources.yaml``: its name, its one table and its folder
+(under ``AURA_DATA_DIR``) come from there, as ``csv/trial_balance`` and ``raw`` do in the shipped
+file; the paths below are those.
+
 A file is known by the SHA-256 of its bytes, recorded in ``ops.landed_files``: the same bytes
 under another name are not loaded again but archived and reported as a duplicate. Each file is
 loaded in one transaction: its good lines are upserted into ``raw.csv_trial_balance``, the lines
@@ -29,16 +33,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg import sql
 
+from aura_platform.config.loader import load_sources
 from aura_platform.lib import loading
 from aura_platform.lib.audit import SyncOutcome, close_sync_job, fail_sync_job, open_sync_job
+from aura_platform.lib.sync import TableSync
 from aura_platform.settings import Settings
 from aura_platform.sources import csv_files
 from aura_platform.sources.base import Column, Extract, Rejected
 from aura_platform.warehouse.connection import connect
 
-SOURCE_SYSTEM = "csv"
 RAW_SCHEMA = "raw"
-RAW_TABLE = f"{SOURCE_SYSTEM}_{csv_files.TABLE}"
 LANDING_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 _LOCK_KEY = 0x4C414E44  # "LAND": one file at a time, so replacements and table creation never race
 
@@ -101,6 +105,16 @@ class LandingReport:
         return sum(f.rows_quarantined for f in self.loaded)
 
 
+def landing_zone() -> TableSync:
+    """The ``csv_landing`` source of ``sources.yaml`` and its one table, named as every raw table.
+
+    Its folder is ``Settings.landing_dir``, read from the same entry.
+    """
+    name, source = load_sources().landing_source()
+    ((table_name, table),) = source.tables.items()
+    return TableSync(name, source, table_name, table)
+
+
 def landing_files(settings: Settings) -> list[Path]:
     """Candidate files in the landing folder, oldest first so a correction follows its original."""
     folder = settings.landing_dir
@@ -142,6 +156,7 @@ def land_file(
     """
     columns = csv_files.COLUMNS
     status = _status(len(rows), len(rejected))
+    zone = landing_zone()
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         recorded = conn.execute(
@@ -167,25 +182,25 @@ def land_file(
         ).fetchone()
         if recorded is None:
             return None
-        loading.ensure_raw_table(conn, RAW_SCHEMA, RAW_TABLE, columns, csv_files.PRIMARY_KEY)
-        stage = loading.create_stage(conn, RAW_TABLE, columns)
+        loading.ensure_raw_table(conn, RAW_SCHEMA, zone.raw_table, columns, csv_files.PRIMARY_KEY)
+        stage = loading.create_stage(conn, zone.raw_table, columns)
         loading.copy_rows_into(conn, stage, columns, rows)
         counts = loading.upsert_stage(
             conn,
             schema=RAW_SCHEMA,
-            table=RAW_TABLE,
+            table=zone.raw_table,
             stage=stage,
             columns=columns,
             primary_key=csv_files.PRIMARY_KEY,
-            source_system=SOURCE_SYSTEM,
+            source_system=zone.source_name,
             batch_id=batch_id,
         )
-        replaced = _tombstone_replaced_lines(conn, stage)
+        replaced = _tombstone_replaced_lines(conn, zone.raw_table, stage)
         loading.quarantine_records(
             conn,
             rejected,
-            source_system=SOURCE_SYSTEM,
-            source_table=csv_files.TABLE,
+            source_system=zone.source_name,
+            source_table=zone.table_name,
             batch_id=batch_id,
         )
     return LandedFile(
@@ -217,7 +232,8 @@ def finalize_file(
     Returns:
         The archived file's path and the Parquet file's path.
     """
-    parquet_path = settings.processed_dir / csv_files.TABLE / f"{path.stem}.{checksum[:16]}.parquet"
+    folder = settings.processed_dir / landing_zone().table_name
+    parquet_path = folder / f"{path.stem}.{checksum[:16]}.parquet"
     write_parquet(rows, csv_files.COLUMNS, parquet_path)
     archived = _archive(settings, path)
     conn.execute(
@@ -295,17 +311,18 @@ def _load_with_audit(
 ) -> LandedFile | None:
     """``land_file`` inside an ``ops.sync_jobs`` record, failed or closed with the file's counts."""
     batch_id = str(uuid.uuid4())
+    zone = landing_zone()
     job_id = open_sync_job(
         url,
         batch_id=batch_id,
-        source_system=SOURCE_SYSTEM,
-        source_table=csv_files.TABLE,
-        target_table=f"{RAW_SCHEMA}.{RAW_TABLE}",
+        source_system=zone.source_name,
+        source_table=zone.table_name,
+        target_table=f"{RAW_SCHEMA}.{zone.raw_table}",
         sync_mode="incremental",
         watermark_before=None,
         config=extract.details,
         run_id=run_id,
-        asset_key=f"{RAW_SCHEMA}/{SOURCE_SYSTEM}/{csv_files.TABLE}",
+        asset_key=zone.asset_key,
     )
     try:
         result = land_file(conn, extract.details, rows, rejected, batch_id=batch_id)
@@ -353,7 +370,7 @@ def _landed(conn: psycopg.Connection, checksum: str) -> tuple[str, str | None] |
     return (row[0], row[1]) if row else None
 
 
-def _tombstone_replaced_lines(conn: psycopg.Connection, stage: str) -> int:
+def _tombstone_replaced_lines(conn: psycopg.Connection, raw_table: str, stage: str) -> int:
     """Mark gone the lines of the file's entities and periods that the file no longer has."""
     cursor = conn.execute(
         sql.SQL(
@@ -367,7 +384,7 @@ def _tombstone_replaced_lines(conn: psycopg.Connection, stage: str) -> int:
                       = (t.entity, t.period, t.account_code)
               )
             """
-        ).format(target=sql.Identifier(RAW_SCHEMA, RAW_TABLE), stage=sql.Identifier(stage))
+        ).format(target=sql.Identifier(RAW_SCHEMA, raw_table), stage=sql.Identifier(stage))
     )
     return cursor.rowcount
 

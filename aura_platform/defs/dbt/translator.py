@@ -9,6 +9,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
+from aura_platform.config.loader import load_sources
+from aura_platform.defs.ingestion.assets import raw_asset_key
+
 # dagster-dbt keeps the DbtProject object in each asset's metadata for its own use at run time;
 # the UI can only show it as "[DbtProject] (unserializable)", and nothing of Aura's reads it.
 PROJECT_METADATA_KEY = "dagster_dbt/project"
@@ -23,19 +26,23 @@ def _dagster_meta(props: DbtProps) -> Mapping[str, Any]:
 
 
 def source_asset_key(props: DbtProps) -> dg.AssetKey:
-    """The key of the raw asset that loads a dbt source, from ``meta.dagster.asset_key``.
+    """The key of the raw asset that loads a dbt source: ``raw/<source>/<table>``.
+
+    A dbt source is named after its ``sources.yaml`` source and table, so the key is derived as
+    the ingestion assets derive theirs, and no ``meta.dagster.asset_key`` is written in dbt YAML.
 
     Raises:
-        ValueError: the source's YAML does not name its raw asset, which would leave the dbt
-            graph disconnected from ingestion.
+        ValueError: the dbt source is not a table of ``sources.yaml``; nothing would load it, and
+            the dbt graph would hang off an asset that does not exist.
     """
-    key = _dagster_meta(props).get("asset_key")
-    if not key:
+    source, table = props["source_name"], props["name"]
+    configured = load_sources().sources.get(source)
+    if configured is None or table not in configured.tables:
         raise ValueError(
-            f"dbt source {props['unique_id']} has no meta.dagster.asset_key; set it in its "
-            "_<source>__sources.yml to the key of the raw asset that loads the table"
+            f"dbt source {props['unique_id']} is not a table of assets_config/sources.yaml; "
+            f"name the dbt source and table after the sources.yaml source {source!r} and its table"
         )
-    return dg.AssetKey(key)
+    return raw_asset_key(source, table)
 
 
 def model_asset_key(props: DbtProps) -> dg.AssetKey:
@@ -120,7 +127,7 @@ def materialization_kinds(props: DbtProps) -> set[str]:
 
 
 class AuraDbtTranslator(DagsterDbtTranslator):
-    """dbt sources point at the raw ingestion assets; models are keyed and grouped by layer."""
+    """dbt sources are the raw ingestion assets (by name); models are keyed and grouped by layer."""
 
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

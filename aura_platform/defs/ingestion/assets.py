@@ -22,6 +22,15 @@ SOURCE_RETRY = dg.RetryPolicy(
 )
 
 
+def raw_asset_key(source_name: str, table_name: str) -> dg.AssetKey:
+    """``raw/<source>/<table>``: the key of a sources.yaml table's raw asset.
+
+    The dbt translator keys each dbt source the same way, so a staging model's upstream is the
+    raw asset that loads its table without the dbt YAML naming it.
+    """
+    return dg.AssetKey(["raw", source_name, table_name])
+
+
 class SyncConfig(dg.Config):
     full_refresh: bool = False
 
@@ -56,7 +65,7 @@ def build_raw_asset(spec: TableSync) -> dg.AssetsDefinition:
     source = spec.source
 
     @dg.asset(
-        key=["raw", spec.source_name, spec.table_name],
+        key=raw_asset_key(spec.source_name, spec.table_name),
         group_name=f"raw_{spec.source_name}",
         kinds={"postgres", transport(source).kind},
         owners=source.owners,
@@ -115,7 +124,7 @@ def build_landing_asset(spec: TableSync) -> dg.AssetsDefinition:
     """The CSV landing zone: every new file in the folder, loaded once, archived, quarantined."""
 
     @dg.asset(
-        key=["raw", spec.source_name, spec.table_name],
+        key=raw_asset_key(spec.source_name, spec.table_name),
         group_name=f"raw_{spec.source_name}",
         kinds={"postgres", transport(spec.source).kind},
         owners=spec.source.owners,
