@@ -9,12 +9,17 @@ import dagster as dg
 import pytest
 
 from aura_platform.config.loader import CONFIG_DIR, ConfigError
-from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.quality.standard_checks import standard_checks
 from aura_platform.defs.quality.table_checks import build_table_checks, table_checks
-from aura_platform.lib.checks_sql import CHECK_KINDS, CheckKind, CheckOutcome, CheckTarget
+from aura_platform.lib.checks_sql import (
+    CHECK_KINDS,
+    CheckKind,
+    CheckOutcome,
+    CheckTarget,
+    load_quality,
+)
 
 
 def _config_dir(tmp_path: Path, quality: str) -> Path:

@@ -16,13 +16,18 @@ import dagster as dg
 import pytest
 from psycopg import sql
 
-from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig, SourceConfig, TableConfig
 from aura_platform.defs.quality.standard_checks import build_standard_checks
 from aura_platform.defs.quality.table_checks import build_table_check
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.lib.audit import fail_sync_job, open_sync_job
-from aura_platform.lib.checks_sql import CHECK_KINDS, CheckKind, CheckOutcome, CheckTarget
+from aura_platform.lib.checks_sql import (
+    CHECK_KINDS,
+    CheckKind,
+    CheckOutcome,
+    CheckTarget,
+    load_quality,
+)
 from aura_platform.lib.quality import record_check
 from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.settings import Settings

@@ -11,11 +11,16 @@ from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
-from aura_platform.lib.checks_sql import load_quality
 from aura_platform.config.models import RawCheckConfig, Severity
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.checks_sql import CHECK_KINDS, CheckOutcome, CheckTarget, RawTable
+from aura_platform.lib.checks_sql import (
+    CHECK_KINDS,
+    CheckOutcome,
+    CheckTarget,
+    RawTable,
+    load_quality,
+)
 from aura_platform.lib.quality import pass_rate, record_check
 from aura_platform.lib.sync import TableSync
 
