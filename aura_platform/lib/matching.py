@@ -6,7 +6,8 @@
 2. *Candidates* (blocking) come from several rules, from both sides: the Odoo id ACE names, the
    AWS account (or the Odoo deal's payer account), the domain, the contact e-mail, a shared word
    of the company name (``max_block_pairs`` caps a common word), and the ``top_k`` nearest
-   neighbours by each embedding type from Odoo to ACE *and* from ACE to Odoo.
+   neighbours by each embedding type from Odoo to ACE *and* from ACE to Odoo (exact in memory up
+   to ``EXACT_KNN_MAX_PAIRS``, from the HNSW index beyond).
 3. *Scoring*: a splink (DuckDB) Fellegi-Sunter model compares every candidate pair on each
    signal (``COMPARISONS``). Its u probabilities come from random pairs, its m probabilities
    from expectation maximisation, first on the pairs that share an Odoo id (the exact-id
