@@ -6,11 +6,16 @@ Two systems rarely spell a customer alike: "Şahin Çelik A.Ş." and "SAHIN CELI
 in many languages (``cleanco``), "&"/"and", a leading "The", punctuation and spacing.
 ``clean_domain`` turns placeholders and domains that say nothing about who a customer is
 (social networks, free mail, link shorteners) into None: a missing value, not evidence.
+
+Both are pure functions of their text and are cached: a customer's name, city and country repeat
+over its deals and both systems, and transliteration plus cleanco's legal-form scan cost about
+0.2 ms a name, the largest part of reading the records for matching.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from anyascii import anyascii
@@ -58,6 +63,10 @@ _AND = re.compile(r"\s*(?:&|\+)\s*")
 _HOST = re.compile(r"^[0-9a-z]([0-9a-z-]*[0-9a-z])?(\.[0-9a-z]([0-9a-z-]*[0-9a-z])?)+$")
 
 
+_CACHED = 1 << 16  # distinct values kept per function: a few MB at most
+
+
+@lru_cache(maxsize=_CACHED)
 def normalize_company_name(name: str | None) -> str | None:
     """Lower-case ASCII words of a company name without legal form, "the", "and" or punctuation.
 
@@ -89,6 +98,7 @@ def normalize_company_name(name: str | None) -> str | None:
     return " ".join(words) or None
 
 
+@lru_cache(maxsize=_CACHED)
 def clean_domain(value: str | None) -> str | None:
     """The registrable host of a website, e-mail domain or bare domain; None where it says nothing.
 

@@ -237,8 +237,14 @@ class LinkageModel:
         steps: dict[str, str] = {}
         total = len(self._odoo) * len(self._ace)
         try:
+            # One pass over the whole sample per comparison: splink's default probes a chunk
+            # and then runs ten more, each its own query, until every level has been seen 100
+            # times, which rare agreement levels never are; here that was 48 queries.
             self._linker.training.estimate_u_using_random_sampling(
-                max_pairs=float(min(total, self._settings.u_sample_pairs)), seed=42
+                max_pairs=float(min(total, self._settings.u_sample_pairs)),
+                seed=42,
+                min_count_per_level=None,
+                num_chunks=1,
             )
             steps["u_random_sampling"] = "ran"
         except Exception as exc:  # a model with prior u still scores; say why it has no data u
@@ -285,22 +291,36 @@ class LinkageModel:
         self._linker.table_management.register_blocked_pairs_for_predict(blocked)
         predictions = self._linker.inference.predict(warning_mode="never").as_pandas_dataframe()
         levels_by_weight = self._levels_by_weight()
+        # Column by column rather than row by row: 20,000 pairs x 8 comparisons as Python
+        # objects cost more than splink's prediction itself.
+        contributions, levels = {}, {}
+        for name in COMPARISONS:
+            level_weights = predictions[f"mw_{name}"].to_numpy(dtype=float)
+            tf_column = f"mw_tf_adj_{name}"
+            tf_weights = (
+                predictions[tf_column].fillna(0.0).to_numpy(dtype=float)
+                if tf_column in predictions
+                else 0.0
+            )
+            contributions[name] = np.round(level_weights + tf_weights, 4).tolist()
+            levels[name] = _nearest_labels(levels_by_weight[name], level_weights)
         result: dict[Pair, ScoredPair] = {}
-        for row in predictions.to_dict("records"):
-            ace_id, odoo_id = int(row["unique_id_l"]), int(row["unique_id_r"])
-            contributions, levels = {}, {}
-            for name in COMPARISONS:
-                level_weight = float(row[f"mw_{name}"])
-                tf_weight = float(row.get(f"mw_tf_adj_{name}") or 0.0)
-                contributions[name] = round(level_weight + tf_weight, 4)
-                levels[name] = _nearest_label(levels_by_weight[name], level_weight)
+        for i, (ace_id, odoo_id, probability, weight) in enumerate(
+            zip(
+                predictions["unique_id_l"].astype("int64").tolist(),
+                predictions["unique_id_r"].astype("int64").tolist(),
+                predictions["match_probability"].astype(float).tolist(),
+                predictions["match_weight"].astype(float).tolist(),
+                strict=True,
+            )
+        ):
             result[(odoo_id, ace_id)] = ScoredPair(
                 odoo_id,
                 ace_id,
-                float(row["match_probability"]),
-                float(row["match_weight"]),
-                contributions,
-                levels,
+                probability,
+                weight,
+                {name: contributions[name][i] for name in COMPARISONS},
+                {name: levels[name][i] for name in COMPARISONS},
             )
         return result
 
@@ -358,16 +378,27 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
         type=pa.float64(),
     )
     for kind in EMBEDDING_TYPES:
-        columns[kind] = pa.array(
-            [None if v is None else np.asarray(v, dtype=np.float32) for v in frame[kind]],
-            type=pa.list_(pa.float32()),
-        )
+        columns[kind] = _vector_lists(frame[kind].to_list())
     return pa.table(columns)
 
 
-def _nearest_label(levels: list[tuple[float, str]], weight: float) -> str:
-    """The label of the level whose weight is ``weight`` (the closest, against rounding)."""
-    return min(levels, key=lambda level: abs(level[0] - weight))[1]
+def _vector_lists(vectors: list[np.ndarray | None]) -> pa.ListArray:
+    """Vectors as one Arrow list array (NULL where none), built from one buffer, not per row."""
+    missing = np.array([v is None for v in vectors], dtype=bool)
+    lengths = np.array([0 if v is None else len(v) for v in vectors], dtype=np.int32)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    present = [v for v in vectors if v is not None]
+    values = np.concatenate(present).astype(np.float32) if present else np.empty(0, np.float32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=pa.array(missing))
+
+
+def _nearest_labels(levels: list[tuple[float, str]], weights: np.ndarray) -> list[str]:
+    """For each weight, the label of the level whose weight it is (the closest, against
+    rounding; the first of equal ones)."""
+    level_weights = np.array([weight for weight, _ in levels])
+    nearest = np.abs(weights[:, None] - level_weights[None, :]).argmin(axis=1)
+    labels = [label for _, label in levels]
+    return [labels[i] for i in nearest.tolist()]
 
 
 def _text(value: object) -> str | None:

@@ -6,7 +6,8 @@
 2. *Candidates* (blocking) come from several rules, from both sides: the Odoo id ACE names, the
    AWS account (or the Odoo deal's payer account), the domain, the contact e-mail, a shared word
    of the company name (``max_block_pairs`` caps a common word), and the ``top_k`` nearest
-   neighbours by each embedding type from Odoo to ACE *and* from ACE to Odoo.
+   neighbours by each embedding type from Odoo to ACE *and* from ACE to Odoo (exact in memory up
+   to ``EXACT_KNN_MAX_PAIRS``, from the HNSW index beyond).
 3. *Scoring*: a splink (DuckDB) Fellegi-Sunter model compares every candidate pair on each
    signal (``COMPARISONS``). Its u probabilities come from random pairs, its m probabilities
    from expectation maximisation, first on the pairs that share an Odoo id (the exact-id
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import psycopg
+from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -52,6 +54,10 @@ BLOCKING_RULES = (
 )  # fmt: skip
 # EM needs enough blocked pairs to estimate anything; below this a session is skipped.
 MIN_EM_PAIRS = 30
+# Up to this many cross pairs (2,000 deals a side), k-NN blocking compares every pair exactly in
+# memory (a 16 MB similarity matrix, a fraction of a second); beyond it, one HNSW query per deal
+# and embedding type in the warehouse (about 0.5 ms each).
+EXACT_KNN_MAX_PAIRS = 4_000_000
 Status = Literal["match", "review", "accepted", "rejected", "candidate"]
 DecisionKind = Literal["accept", "reject"]
 Pair = tuple[int, int]  # (Odoo opportunity id, ACE opportunity id)
@@ -114,6 +120,8 @@ class MatchRun:
         training: What each training step did ("ran" or why it was skipped).
         prior_weight: log2 prior odds of two random records matching.
         seconds: Wall time of the whole call.
+        phases: Wall time of each step: records, blocking, training, scoring, assignment and
+            storing.
     """
 
     odoo_records: int
@@ -129,6 +137,7 @@ class MatchRun:
     training: dict[str, str]
     prior_weight: float
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -270,9 +279,11 @@ def match_opportunities(
     Returns:
         What was found and stored.
     """
-    started = time.perf_counter()
+    laps = _Laps()
     odoo, ace = _records(conn, model)
+    laps.lap("records")
     by_rule = _candidates(conn, model, odoo, ace, settings)
+    laps.lap("blocking")
     candidate_pairs = frozenset(p for pairs in by_rule.values() for p in pairs)
     # Decisions on deals that no longer exist have nothing to apply to.
     decisions = [
@@ -280,7 +291,14 @@ def match_opportunities(
     ]
     # Decided pairs are always scored, so their explanation is shown whatever blocking found.
     to_score = candidate_pairs | {(d.odoo_id, d.ace_id) for d in decisions}
-    scored, parameters, training, prior = _score(odoo, ace, to_score, settings)
+    # Imported here: the model module builds on this one's types (and imports splink).
+    from aura_platform.lib.linkage_model import LinkageModel
+
+    linkage = LinkageModel(odoo, ace, settings)
+    training = linkage.train()
+    laps.lap("training")
+    scored = linkage.score(to_score)
+    laps.lap("scoring")
     matches = assign_one_to_one(scored.values(), settings.review_probability, decisions)
     review = {
         o: a for o, a in matches.items() if scored[(o, a)].probability < settings.match_probability
@@ -298,6 +316,7 @@ def match_opportunities(
         decisions=decisions,
         top_k=settings.top_k,
     )
+    laps.lap("assignment and storing")
     return MatchRun(
         odoo_records=len(odoo),
         ace_records=len(ace),
@@ -308,10 +327,11 @@ def match_opportunities(
         matches=matches,
         review=review,
         scored=scored,
-        parameters=parameters,
+        parameters=linkage.parameters(),
         training=training,
-        prior_weight=prior,
-        seconds=time.perf_counter() - started,
+        prior_weight=linkage.prior_weight,
+        seconds=laps.total(),
+        phases=laps.phases,
     )
 
 
@@ -369,6 +389,22 @@ def record_decision(
         )
 
 
+class _Laps:
+    """Wall time per step of a run, so a slow run says where its seconds went."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self._last, 3)
+        self._last = now
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
 # --- records -------------------------------------------------------------------------------
 
 
@@ -390,10 +426,8 @@ def _records(conn: psycopg.Connection, model: str) -> tuple[pd.DataFrame, pd.Dat
         from core.ace_opportunities
         """
     ).fetchall()
-    return (
-        _frame(odoo_rows, _embeddings(conn, model, ODOO_TABLE)),
-        _frame(ace_rows, _embeddings(conn, model, ACE_TABLE)),
-    )
+    vectors = _embeddings(conn, model)
+    return _frame(odoo_rows, vectors[ODOO_TABLE]), _frame(ace_rows, vectors[ACE_TABLE])
 
 
 def _frame(rows: list[tuple[Any, ...]], vectors: dict[str, dict[int, np.ndarray]]) -> pd.DataFrame:
@@ -436,6 +470,8 @@ def _frame(rows: list[tuple[Any, ...]], vectors: dict[str, dict[int, np.ndarray]
 def _clean_text(value: str | None) -> str | None:
     """Trimmed text; None for empty text and placeholders."""
     text = (value or "").strip()
+    if text.isascii() and text.isdigit():  # an id as Odoo writes it: no need to normalise
+        return text
     return None if normalize_company_name(text) is None else text
 
 
@@ -453,20 +489,27 @@ def _clean_email(value: str | None) -> str | None:
 
 
 def _embeddings(
-    conn: psycopg.Connection, model: str, table: str
-) -> dict[str, dict[int, np.ndarray]]:
-    """The model's unit-length vectors of ``table`` by embedding type and opportunity id."""
-    result: dict[str, dict[int, np.ndarray]] = {kind: {} for kind in EMBEDDING_TYPES}
-    rows = conn.execute(
-        "select source_id, embedding_type, embedding::real[] from search.embeddings"
-        " where model = %s and source_table = %s and embedding_type = any(%s)",
-        (model, table, list(EMBEDDING_TYPES)),
-    ).fetchall()
-    for source_id, kind, vector in rows:
-        array = np.asarray(vector, dtype=np.float32)
+    conn: psycopg.Connection, model: str
+) -> dict[str, dict[str, dict[int, np.ndarray]]]:
+    """The model's unit-length vectors of both sides: table -> embedding type -> id -> vector.
+
+    Read in pgvector's binary format: five times faster than parsing ``real[]`` text.
+    """
+    register_vector(conn)
+    result: dict[str, dict[str, dict[int, np.ndarray]]] = {
+        table: {kind: {} for kind in EMBEDDING_TYPES} for table in (ODOO_TABLE, ACE_TABLE)
+    }
+    with conn.cursor(binary=True) as cursor:
+        rows = cursor.execute(
+            "select source_table, source_id, embedding_type, embedding from search.embeddings"
+            " where model = %s and source_table = any(%s) and embedding_type = any(%s)",
+            (model, list(result), list(EMBEDDING_TYPES)),
+        ).fetchall()
+    for table, source_id, kind, vector in rows:
+        array = vector.to_numpy()
         norm = float(np.linalg.norm(array))
         if norm > 0:
-            result[kind][int(source_id)] = array / norm
+            result[table][kind][int(source_id)] = array / norm
     return result
 
 
@@ -489,7 +532,10 @@ def _candidates(
         "email": _equal(odoo, "email", ace, "email"),
         "name_word": _shared_words(odoo, ace, settings.max_block_pairs),
     }
-    rules.update(_nearest(conn, model, settings))
+    if len(odoo) * len(ace) <= EXACT_KNN_MAX_PAIRS:
+        rules.update(_nearest_exact(odoo, ace, settings.top_k))
+    else:
+        rules.update(_nearest_indexed(conn, model, settings))
     return rules
 
 
@@ -521,7 +567,48 @@ def _shared_words(odoo: pd.DataFrame, ace: pd.DataFrame, max_pairs: int) -> set[
     )
 
 
-def _nearest(conn: psycopg.Connection, model: str, settings: MatchSettings) -> dict[str, set[Pair]]:
+def _nearest_exact(odoo: pd.DataFrame, ace: pd.DataFrame, k: int) -> dict[str, set[Pair]]:
+    """The ``k`` nearest deals of the other side by each embedding type, in both directions.
+
+    Exact: one matrix of every cross pair's cosine similarity (dot products of the unit vectors
+    already read), its ``k`` best per row and per column. Up to ``EXACT_KNN_MAX_PAIRS`` this is
+    far cheaper than one HNSW query per deal, and it never misses a neighbour. Ids are sorted, so
+    ties are broken the same way on every run.
+    """
+    result: dict[str, set[Pair]] = {}
+    for kind in EMBEDDING_TYPES:
+        odoo_ids, odoo_vectors = _vectors(odoo, kind)
+        ace_ids, ace_vectors = _vectors(ace, kind)
+        pairs: set[Pair] = set()
+        if len(odoo_ids) and len(ace_ids) and odoo_vectors.shape[1] == ace_vectors.shape[1]:
+            similarity = odoo_vectors @ ace_vectors.T
+            o, a = _best_per_row(similarity, k)  # each Odoo deal's nearest ACE deals
+            pairs |= set(zip(odoo_ids[o].tolist(), ace_ids[a].tolist(), strict=True))
+            a, o = _best_per_row(similarity.T, k)  # and each ACE deal's nearest Odoo deals
+            pairs |= set(zip(odoo_ids[o].tolist(), ace_ids[a].tolist(), strict=True))
+        result[f"knn_{kind}"] = pairs
+    return result
+
+
+def _best_per_row(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of each row's ``k`` greatest values (all of a shorter row)."""
+    k = min(k, matrix.shape[1])
+    columns = np.argpartition(-matrix, k - 1, axis=1)[:, :k]
+    return np.repeat(np.arange(matrix.shape[0]), k), columns.ravel()
+
+
+def _vectors(frame: pd.DataFrame, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ids (ascending) and stacked vectors of the deals that have a ``kind`` embedding."""
+    present = frame[kind].dropna().sort_index()
+    ids = present.index.to_numpy(dtype=np.int64)
+    if not len(ids):
+        return ids, np.empty((0, 0), dtype=np.float32)
+    return ids, np.stack(present.to_list()).astype(np.float32, copy=False)
+
+
+def _nearest_indexed(
+    conn: psycopg.Connection, model: str, settings: MatchSettings
+) -> dict[str, set[Pair]]:
     """The ``top_k`` nearest deals of the other side by each embedding type, in both directions.
 
     One LATERAL k-NN per row on the model's HNSW index; the model and the vector type are
@@ -574,25 +661,6 @@ def _dimensions(conn: psycopg.Connection, model: str) -> int:
     return int(row[0]) if row and row[0] is not None else 1
 
 
-# --- scoring -------------------------------------------------------------------------------
-
-
-def _score(
-    odoo: pd.DataFrame, ace: pd.DataFrame, pairs: frozenset[Pair], settings: MatchSettings
-) -> tuple[dict[Pair, ScoredPair], dict[str, dict[str, float]], dict[str, str], float]:
-    """Train the splink model on this data and score ``pairs``.
-
-    Returns the scored pairs, each comparison level's match weight, what each training step did
-    and the prior's weight.
-    """
-    from aura_platform.lib.linkage_model import LinkageModel
-
-    model = LinkageModel(odoo, ace, settings)
-    training = model.train()
-    scored = model.score(pairs)
-    return scored, model.parameters(), training, model.prior_weight
-
-
 # --- storage -------------------------------------------------------------------------------
 
 
@@ -639,16 +707,16 @@ def _store(
             )
     with conn.transaction():
         conn.execute("delete from search.opportunity_matches where model = %s", (model,))
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                """
-                insert into search.opportunity_matches (
-                    model, odoo_opportunity_id, ace_opportunity_id, rank, score, match_weight,
-                    components, levels, status, is_match, dagster_run_id
-                ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                """,
-                rows,
-            )
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                "copy search.opportunity_matches (model, odoo_opportunity_id, ace_opportunity_id,"
+                " rank, score, match_weight, components, levels, status, is_match, dagster_run_id)"
+                " from stdin"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
     return len(rows)
 
 

@@ -18,6 +18,7 @@ from aura_platform import cli
 from aura_platform.config.loader import load_embeddings, load_matching
 from aura_platform.defs.search.assets import match_settings, texts_query
 from aura_platform.demo import names
+from aura_platform.lib import matching
 from aura_platform.lib.embedding import DEFAULT_MODEL, load_embedder
 from aura_platform.lib.matching import (
     MatchRun,
@@ -290,3 +291,15 @@ def test_a_second_run_stores_exactly_the_same_rows(url: str) -> None:
     with connect(url) as conn:
         second = _rows(conn)
     assert first == second and first
+
+
+def test_exact_and_indexed_nearest_neighbours_lead_to_the_same_matches(
+    url: str, first_run: MatchRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small warehouses compare every pair in memory; large ones ask the (approximate) HNSW
+    # index, whose neighbours among near-equal fillers may differ, but not the matches.
+    monkeypatch.setattr(matching, "EXACT_KNN_MAX_PAIRS", 0)
+    indexed = _match(url)
+    assert set(EXPECTED.items()) <= indexed.candidate_pairs
+    assert indexed.candidates_by_rule["knn_identity"] > 0
+    assert indexed.matches == first_run.matches == EXPECTED
