@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/aura demo
 
 test: $(STAMP)
-	$(BIN)/ruff check aura_platform tests bench
+	$(BIN)/ruff check aura_platform aura_demo tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -38,8 +38,8 @@ test-celery: $(STAMP)
 	$(BIN)/pytest -m celery tests/integration/test_celery.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check aura_platform tests bench
-	$(BIN)/ruff format --check aura_platform tests bench
+	$(BIN)/ruff check aura_platform aura_demo tests bench
+	$(BIN)/ruff format --check aura_platform aura_demo tests bench
 	$(BIN)/mypy
 
 down: $(STAMP)
@@ -66,7 +66,7 @@ upgrade-check:
 	@cat $(LOCK) | $(PINS) > $(UPGRADE_VENV)/locked.txt
 	@$(UPGRADE_VENV)/bin/pip list --format=freeze --exclude-editable | $(PINS) > $(UPGRADE_VENV)/newest.txt
 	@diff $(UPGRADE_VENV)/locked.txt $(UPGRADE_VENV)/newest.txt || true
-	$(UPGRADE_VENV)/bin/python -c "from aura_platform.lib.embedding_stack import smoke_test; \
+	$(UPGRADE_VENV)/bin/python -c "from aura_platform.search.embedding_stack import smoke_test; \
 		print('model smoke test:', smoke_test('all-MiniLM-L6-v2'))"
 	$(UPGRADE_VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/integration --ignore=tests/ui \
 		--deselect tests/test_install.py::test_every_locked_package_is_installed_at_its_locked_version

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from aura_platform.executors import executor_def
+from aura_platform.execution.executors import executor_def
 from aura_platform.settings import Settings
 
 

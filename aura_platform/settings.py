@@ -247,15 +247,6 @@ class Settings:
         return self.home / "dagster"
 
     @property
-    def landing_dir(self) -> Path:
-        """The folder of the ``csv_landing`` source in ``sources.yaml``, under ``data_dir``."""
-        from aura_platform.config.loader import load_sources  # which imports this module
-
-        folder = load_sources().landing_source()[1].folder
-        assert folder is not None  # required for csv_landing by the config model
-        return self.data_dir / folder
-
-    @property
     def processed_dir(self) -> Path:
         return self.data_dir / "processed"
 

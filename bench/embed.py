@@ -35,10 +35,10 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-from aura_platform.demo import names
-from aura_platform.demo.world import build_world
-from aura_platform.lib.embedding import Embedder, load_embedder, load_options
-from aura_platform.lib.vector_store import (
+from aura_demo import names
+from aura_demo.world import build_world
+from aura_platform.search.embedding import Embedder, load_embedder, load_options
+from aura_platform.search.vector_store import (
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
     EmbeddingType,

@@ -5,7 +5,7 @@ Run with ``.venv/bin/python bench/executors.py [--scale 5] [--workers 2]`` (need
 executor's run, it empties the warehouse's data layers (as the integration tests do,
 ``tests/support/warehouse.py``) and regenerates the demo at ``--scale`` (seed 7); then it times
 ``run_job`` of the main job, so every executor does the same full load. Celery runs on a private
-Redis and ``--workers`` workers of ``aura_platform.celery_app``
+Redis and ``--workers`` workers of ``aura_platform.execution.celery_app``
 (``tests/support/celery_workers.py``), one step at a time each, started before the clock starts;
 each worker loads the code location at its first step, inside the measured time, as a freshly
 started worker would.
@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.celery_workers import celery_workers, redis_server
 from support.warehouse import reset_warehouse
 
-from aura_platform.demo.generator import generate_demo
-from aura_platform.runner import run_job
+from aura_demo.generator import generate_demo
+from aura_platform.cli.runner import run_job
 from aura_platform.settings import Settings
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 

@@ -24,12 +24,12 @@ from datetime import timedelta
 
 from psycopg import sql
 
+from aura_demo import schema
+from aura_demo.odoo import STANDARD_COLUMNS_CSV
 from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.demo import schema
-from aura_platform.demo.odoo import STANDARD_COLUMNS_CSV
-from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 

@@ -21,14 +21,14 @@ import argparse
 import time
 from collections import defaultdict
 
+from aura_demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
+from aura_platform.cli.runner import run_job
 from aura_platform.config.loader import load_matching
 from aura_platform.defs.search.assets import match_settings
-from aura_platform.demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
-from aura_platform.lib.audit import forget_watermarks
-from aura_platform.lib.entity_names import clean_domain, normalize_company_name
-from aura_platform.lib.match_truth import decoys, ground_truth
-from aura_platform.lib.matching import MatchRun, match_opportunities
-from aura_platform.runner import run_job
+from aura_platform.ingest.audit import forget_watermarks
+from aura_platform.search.entity_names import clean_domain, normalize_company_name
+from aura_platform.search.evaluation import decoys, ground_truth
+from aura_platform.search.matching import MatchRun, match_opportunities
 from aura_platform.settings import Settings
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect

@@ -4,7 +4,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aura_platform.lib.alerts import SUMMARY_CHARS, RunFailure, post_alert
+from aura_platform.ops.alerts import SUMMARY_CHARS, RunFailure, post_alert
 
 FAILURE = RunFailure(
     run_id="1f0c2a9e-0000-4000-8000-000000000000",

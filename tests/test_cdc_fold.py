@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from aura_platform.lib.cdc import FoldStats, fold
+from aura_platform.ingest.cdc import FoldStats, fold
 from aura_platform.sources import pgoutput
 
 OID = 16400

@@ -13,7 +13,7 @@ from aura_platform.config.models import RawCheckConfig
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.quality.standard_checks import standard_checks
 from aura_platform.defs.quality.table_checks import build_table_checks, table_checks
-from aura_platform.lib.checks_sql import (
+from aura_platform.quality.sql_checks import (
     CHECK_KINDS,
     CheckKind,
     CheckOutcome,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aura_platform.console import StepProgress, output_to_file
-from aura_platform.runner import StepEvent
+from aura_platform.cli.console import StepProgress, output_to_file
+from aura_platform.cli.runner import StepEvent
 
 
 def _run(progress: StepProgress, steps: int, failing: str | None = None) -> None:

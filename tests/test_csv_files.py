@@ -9,7 +9,7 @@ import pytest
 from support.trial_balance import CsvTrialBalanceSource, parse_file
 
 from aura_platform.sources.base import ReadWindow, Rejected
-from aura_platform.sources.csv_files import (
+from aura_platform.sources.csv_trial_balance import (
     COLUMNS,
     FIELD_ALIASES,
     detect_decimal_separator,

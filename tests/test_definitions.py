@@ -10,8 +10,8 @@ import pytest
 from dagster._core.definitions.metadata import normalize_metadata
 from syrupy.assertion import SnapshotAssertion
 
+from aura_platform.cli.runner import prepare_environment
 from aura_platform.definitions import defs
-from aura_platform.runner import prepare_environment
 from aura_platform.settings import Settings
 
 HEAVY_MODULES = ("torch", "FlagEmbedding", "transformers", "great_expectations")

@@ -264,7 +264,7 @@ def test_every_dagster_service_uses_the_celery_executor_on_the_compose_redis(com
 def test_the_worker_runs_aura_celery_app_and_scales(compose):
     worker = _service(compose, "worker")
     argv = _argv(compose, "worker")
-    assert argv[:4] == ["celery", "-A", "aura_platform.celery_app", "worker"]
+    assert argv[:4] == ["celery", "-A", "aura_platform.execution.celery_app", "worker"]
     queues = _option(argv, "-Q", "--queues").split(",")
     default_queue = Settings.from_env({}).embedding_queue
     assert default_queue in queues and "${AURA_EMBEDDING_QUEUE:-dagster}" in queues

@@ -2,7 +2,7 @@
 
 import pytest
 
-from aura_platform.lib.drift import is_safe_widening, plan_drift
+from aura_platform.ingest.drift import is_safe_widening, plan_drift
 from aura_platform.sources.base import Column
 
 

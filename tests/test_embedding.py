@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from aura_platform.lib.embedding import (
+from aura_platform.search.embedding import (
     DEFAULT_MODEL,
     Embedder,
     LoadOptions,
@@ -207,7 +207,7 @@ def test_an_empty_model_name_is_refused() -> None:
 
 def test_importing_the_embedding_and_vector_store_modules_does_not_import_torch() -> None:
     code = (
-        "import sys, aura_platform.lib.embedding, aura_platform.lib.vector_store; "
+        "import sys, aura_platform.search.embedding, aura_platform.search.vector_store; "
         "heavy = {'torch', 'transformers', 'FlagEmbedding'} & set(sys.modules); "
         "assert not heavy, heavy"
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from aura_platform.lib import embedding_stack
-from aura_platform.lib.health import run_checks
+from aura_platform.ops.health import run_checks
+from aura_platform.search import embedding_stack
 from aura_platform.settings import Settings
 
 AURA = str(Path(sys.executable).with_name("aura"))

@@ -8,7 +8,7 @@ import pytest
 
 from aura_platform.config.loader import ConfigError, load_embeddings
 from aura_platform.defs.search.assets import matched_embedding_keys, texts_query
-from aura_platform.lib.matching import ACE_TABLE, ODOO_TABLE
+from aura_platform.search.matching import ACE_TABLE, ODOO_TABLE
 
 ODOO_AND_ACE = """
   odoo_opportunities:

@@ -8,7 +8,7 @@ import json
 import dagster as dg
 import pytest
 
-from aura_platform.executors import (
+from aura_platform.execution.executors import (
     CELERY_QUEUE_TAG,
     K8S_CONFIG_TAG,
     celery_config,
@@ -45,7 +45,7 @@ def test_the_celery_executor_reads_broker_and_backend_from_the_environment_not_a
 def test_workers_run_with_the_executors_celery_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AURA_CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("AURA_CELERY_VISIBILITY_TIMEOUT", "42")
-    app = importlib.reload(importlib.import_module("aura_platform.celery_app")).app
+    app = importlib.reload(importlib.import_module("aura_platform.execution.celery_app")).app
     expected = celery_config(Settings.from_env())
     assert app.conf.broker_url == "redis://127.0.0.1:1/0"
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost

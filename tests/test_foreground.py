@@ -20,7 +20,7 @@ signal.signal(signal.SIGINT, stop)
 time.sleep(120)
 """
 LAUNCHER = (
-    "import sys; from aura_platform.cli import _foreground; "
+    "import sys; from aura_platform.cli.main import _foreground; "
     "sys.exit(_foreground([sys.executable, '-c', sys.argv[1], sys.argv[2]]))"
 )
 

@@ -12,10 +12,11 @@ import pytest
 from pydantic import ValidationError
 
 from aura_platform.config import loader
+from aura_platform.config.loader import landing_dir
 from aura_platform.config.models import SourcesFile
 from aura_platform.definitions import defs
 from aura_platform.defs.ingestion.sensors import landing_zone_sensor, waiting_files
-from aura_platform.lib import landing as landing_module
+from aura_platform.ingest import landing as landing_module
 from aura_platform.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
@@ -122,9 +123,9 @@ def test_the_landing_zone_is_the_csv_landing_source_of_sources_yaml(
 
     zone = landing_module.landing_zone()
     assert (zone.raw_table, zone.asset_key) == ("ledger_balances", "raw/ledger/balances")
-    assert settings.landing_dir == tmp_path / "drop" / "ledgers"
-    settings.landing_dir.mkdir(parents=True)
-    _drop(settings.landing_dir, "acme_2026-01_cp1252.csv")
+    assert landing_dir(settings) == tmp_path / "drop" / "ledgers"
+    landing_dir(settings).mkdir(parents=True)
+    _drop(landing_dir(settings), "acme_2026-01_cp1252.csv")
     assert [f.split("|")[0] for f in waiting_files(settings)] == ["acme_2026-01_cp1252.csv"]
 
 

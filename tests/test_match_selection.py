@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from aura_demo import perturb
 from aura_platform.config.loader import ConfigError, load_embeddings, load_matching
 from aura_platform.defs.search.checks import recall_outcome
-from aura_platform.demo import perturb
-from aura_platform.lib.entity_names import clean_domain, normalize_company_name
-from aura_platform.lib.matching import (
+from aura_platform.search.entity_names import clean_domain, normalize_company_name
+from aura_platform.search.matching import (
     ACE_TABLE,
     ODOO_TABLE,
     Decision,

@@ -8,7 +8,7 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from aura_platform.config.models import SourceConfig, Transport
-from aura_platform.lib.faults import is_permanent
+from aura_platform.ingest.faults import is_permanent
 from aura_platform.settings import Settings
 from aura_platform.sources.base import CopySource, SourceConfigError
 from aura_platform.sources.odoo_rpc import OdooAuthError, OdooUnavailableError

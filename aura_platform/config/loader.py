@@ -17,7 +17,7 @@ from aura_platform.config.models import (
     SourcesFile,
     SuiteConfig,
 )
-from aura_platform.settings import PROJECT_ROOT
+from aura_platform.settings import PROJECT_ROOT, Settings
 
 CONFIG_DIR = PROJECT_ROOT / "assets_config"
 M = TypeVar("M", bound=BaseModel)
@@ -144,3 +144,10 @@ def load_embeddings(config_dir: Path = CONFIG_DIR) -> EmbeddingsFile:
 def load_matching(config_dir: Path = CONFIG_DIR) -> MatchingFile:
     """The validated ``matching.yaml``."""
     return load_yaml_model(config_dir / "matching.yaml", MatchingFile)
+
+
+def landing_dir(settings: Settings) -> Path:
+    """The folder of the ``csv_landing`` source in ``sources.yaml``, under the data folder."""
+    folder = load_sources().landing_source()[1].folder
+    assert folder is not None  # required for csv_landing by the config model
+    return settings.data_dir / folder

@@ -258,7 +258,7 @@ class RawCheckConfig(_Strict):
 
     A kind under ``standard`` guards every raw table; a kind under ``checks`` guards the tables
     its settings name (``attached_to``), one Dagster check per table. The kind's function and
-    this model are paired in ``aura_platform.lib.checks_sql.CHECK_KINDS``.
+    this model are paired in ``aura_platform.quality.sql_checks.CHECK_KINDS``.
     """
 
     severity: Severity = "ERROR"

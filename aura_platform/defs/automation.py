@@ -53,7 +53,7 @@ def run_failures(context: dg.RunFailureSensorContext, warehouse: WarehouseResour
     asset materialize`` loads the module itself, so neither run carries this location's origin.
     """
     from aura_platform.config.loader import load_sources
-    from aura_platform.lib.alerts import RunFailure, report_run_failure
+    from aura_platform.ops.alerts import RunFailure, report_run_failure
     from aura_platform.settings import mask_secrets
     from aura_platform.sources.registry import known_secrets
 

@@ -5,7 +5,7 @@ so each raw asset keeps its own position and syncs, backfills and retries on its
 cursor mode. The slot is created on a replication connection with an exported snapshot: the
 initial copy is read in exactly that snapshot, so every change after it is in the slot and
 none before it. Later syncs *peek* at the slot (nothing is consumed), and the slot is advanced
-only once the warehouse has committed the changes with their position; see ``lib/sync.py``.
+only once the warehouse has committed the changes with their position; see ``ingest/sync.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from aura_platform.sources import pgoutput
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect
 
 _PEEK_BATCH = 5000  # messages fetched per round trip from the peek cursor

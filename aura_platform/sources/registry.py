@@ -62,12 +62,12 @@ class Transport:
 
 
 TRANSPORTS: dict[str, Transport] = {
-    "sql": Transport("sql_database", kind="postgres", copy=True),
+    "sql": Transport("postgres", kind="postgres", copy=True),
     "odoo_xmlrpc": Transport("odoo_rpc", kind="python"),
     "odoo_json2": Transport("odoo_rpc", kind="python"),
     "apn_files": Transport("apn_files", kind="json"),
     "mongo": Transport("mongo", kind="mongodb"),
-    "csv_landing": Transport("csv_files", kind="csv", synced=False),
+    "csv_landing": Transport("csv_trial_balance", kind="csv", synced=False),
 }
 
 

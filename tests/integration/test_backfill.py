@@ -10,12 +10,12 @@ import pytest
 from support.warehouse import reset_warehouse
 from support.watermarks import read_watermark
 
+from aura_demo.generator import generate_demo
+from aura_platform.cli.runner import prepare_environment, run_job
 from aura_platform.config.loader import load_sources
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.sync import TableSync, sync_table
-from aura_platform.runner import prepare_environment, run_job
+from aura_platform.ingest.sync import TableSync, sync_table
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def _spec() -> TableSync:
 
 def _materialize(*args: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "aura_platform.cli", "dagster", "asset", "materialize", *args],
+        [sys.executable, "-m", "aura_platform.cli.main", "dagster", "asset", "materialize", *args],
         capture_output=True,
         text=True,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from aura_platform.cli import main
+from aura_platform.cli.main import main
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 

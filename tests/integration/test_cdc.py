@@ -20,17 +20,17 @@ import pytest
 from psycopg import sql
 from support.sync_process import sql_table_spec
 
+from aura_demo.generator import generate_demo
 from aura_platform.config.models import SourceConfig, SourcesFile
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.health import run_checks
-from aura_platform.lib.sync import (
+from aura_platform.ingest.sync import (
     SyncResult,
     TableSync,
     retire_unconfigured_feeds,
     sync_table,
 )
+from aura_platform.ops.health import run_checks
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect
 
 SYNC_PROCESS = Path(__file__).resolve().parents[1] / "support" / "sync_process.py"

@@ -23,9 +23,9 @@ import pytest
 from support.celery_workers import Worker, celery_workers, redis_server
 from support.warehouse import reset_warehouse
 
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.matching import stored_matches
-from aura_platform.runner import RunReport, apply_pool_limits, run_job
+from aura_demo.generator import generate_demo
+from aura_platform.cli.runner import RunReport, apply_pool_limits, run_job
+from aura_platform.search.matching import stored_matches
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 
@@ -235,7 +235,7 @@ def _sleeper(name: str) -> dg.AssetsDefinition:
 
 
 def celery_pool_job() -> dg.JobDefinition:
-    from aura_platform.executors import executor_def
+    from aura_platform.execution.executors import executor_def
 
     assets = [_sleeper("first_table"), _sleeper("second_table")]
     job = dg.define_asset_job(

@@ -22,14 +22,14 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from aura_demo.generator import generate_demo
 from aura_platform.config.loader import load_sources
 from aura_platform.defs.dbt.assets import aura_dbt_models
 from aura_platform.defs.dbt.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, aura_dbt_project
 from aura_platform.defs.dbt.resources import dbt_resource
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.landing import load_landing_zone
-from aura_platform.lib.sync import TableSync, sync_table
+from aura_platform.ingest.landing import load_landing_zone
+from aura_platform.ingest.sync import TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.registry import open_source
 from aura_platform.warehouse.connection import connect

@@ -15,10 +15,10 @@ from support.odoo_rpc_server import FakeModel, FakeOdoo, serve
 from support.watermarks import read_watermark
 
 from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.odoo_rpc import OdooRpcSource
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
 SOURCE_DB = "deletes_source"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from aura_platform.demo import perturb
-from aura_platform.demo.generator import DemoReport, generate_demo
-from aura_platform.demo.mongo import load_mongo_documents
-from aura_platform.lib.entity_names import normalize_company_name
-from aura_platform.lib.match_truth import decoys, ground_truth
+from aura_demo import perturb
+from aura_demo.generator import DemoReport, generate_demo
+from aura_demo.mongo import load_mongo_documents
+from aura_platform.search.entity_names import normalize_company_name
+from aura_platform.search.evaluation import decoys, ground_truth
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import connect
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 SEED, SCALE = 42, 0.05
 BASE_DATE = datetime(2026, 1, 1)
-ODOO_COLUMNS_CSV = Path(__file__).resolve().parents[2] / "aura_platform/demo/odoo_columns.csv"
+ODOO_COLUMNS_CSV = Path(__file__).resolve().parents[2] / "aura_demo/odoo_columns.csv"
 STANDARD = {
     "crm_lead",
     "res_partner",

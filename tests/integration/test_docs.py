@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_platform.cli import main
+from aura_platform.cli.main import main
 from aura_platform.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ def test_the_docs_site_is_served_on_loopback(manifest: dict, settings: Settings)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "aura_platform.cli", "docs", "--port", str(port)],
+        [sys.executable, "-m", "aura_platform.cli.main", "docs", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from support.odoo_rpc_server import FakeOdoo, serve
 
-from aura_platform.cli import main
+from aura_demo.generator import generate_demo
+from aura_platform.cli.main import main
 from aura_platform.config.models import SourcesFile
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.health import run_checks
+from aura_platform.ops.health import run_checks
 from aura_platform.settings import APN_DEMO_DB, ODOO_DEMO_DB, Settings
 from aura_platform.warehouse.connection import drop_database, ensure_database
 
@@ -108,7 +108,7 @@ def test_configured_sources_that_are_down_fail_the_doctor_without_leaking_passwo
         "AURA_MONGO_URL": f"mongodb://reader:mongo-pw-never-printed-5512@127.0.0.1:{port}/docs",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "aura_platform.cli", "doctor", "--json"],
+        [sys.executable, "-m", "aura_platform.cli.main", "doctor", "--json"],
         capture_output=True,
         text=True,
         env=env,

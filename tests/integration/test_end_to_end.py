@@ -12,17 +12,17 @@ import dagster as dg
 import pytest
 from support.warehouse import reset_warehouse
 
-from aura_platform.cli import main
+from aura_demo.generator import generate_demo
+from aura_demo.mongo import load_mongo_documents
+from aura_platform.cli.main import main
+from aura_platform.cli.runner import CheckLine, RunReport, run_job
+from aura_platform.cli.summary import print_summary
 from aura_platform.config.loader import load_sources
 from aura_platform.definitions import defs
-from aura_platform.demo.generator import generate_demo
-from aura_platform.demo.mongo import load_mongo_documents
-from aura_platform.lib.match_truth import ground_truth
-from aura_platform.lib.matching import evaluate, stored_matches
-from aura_platform.lib.search import search
-from aura_platform.runner import CheckLine, RunReport, run_job
+from aura_platform.search.evaluation import ground_truth
+from aura_platform.search.matching import evaluate, stored_matches
+from aura_platform.search.query import search
 from aura_platform.settings import Settings
-from aura_platform.summary import print_summary
 from aura_platform.warehouse.connection import connect
 
 pytestmark = pytest.mark.integration

@@ -28,9 +28,9 @@ from aura_platform.config.loader import load_sources
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.defs.ingestion.assets import build_raw_asset
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
-from aura_platform.lib.sync import TableSync, sync_table
+from aura_platform.ingest.sync import TableSync, sync_table
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
 SYNC_PROCESS = Path(__file__).resolve().parents[1] / "support" / "sync_process.py"

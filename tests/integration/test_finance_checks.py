@@ -17,14 +17,14 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from aura_demo.generator import generate_demo
 from aura_platform.config.models import GlTieCheckConfig
 from aura_platform.defs.ingestion.assets import raw_assets, table_syncs
 from aura_platform.defs.quality.table_checks import table_checks
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
-from aura_platform.demo.generator import generate_demo
-from aura_platform.lib.checks_sql import CheckTarget, RawTable, gl_ties_to_trial_balance
-from aura_platform.lib.landing import load_landing_zone
-from aura_platform.lib.sync import sync_table
+from aura_platform.ingest.landing import load_landing_zone
+from aura_platform.ingest.sync import sync_table
+from aura_platform.quality.sql_checks import CheckTarget, RawTable, gl_ties_to_trial_balance
 from aura_platform.settings import Settings
 from aura_platform.sources.registry import open_source
 from aura_platform.warehouse.connection import connect

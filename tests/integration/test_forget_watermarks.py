@@ -2,7 +2,7 @@
 
 import pytest
 
-from aura_platform.lib.audit import forget_watermarks
+from aura_platform.ingest.audit import forget_watermarks
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 

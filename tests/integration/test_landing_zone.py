@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from support.trial_balance import parse_file
 
-from aura_platform.lib.landing import (
+from aura_platform.config.loader import landing_dir
+from aura_platform.ingest.landing import (
     finalize_file,
     land_file,
     landing_files,
@@ -36,7 +37,7 @@ EUROPEAN = "umbrella_2026-04_decimal_comma.csv"
 def zone(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """Settings with a landing zone of their own and no trace of earlier landings."""
     own = replace(settings, data_dir=tmp_path / "data")
-    own.landing_dir.mkdir(parents=True)
+    landing_dir(own).mkdir(parents=True)
     with connect(settings.warehouse_url) as conn:
         conn.execute("drop table if exists raw.csv_trial_balance cascade")  # dbt views on it
         conn.execute("delete from ops.landed_files")
@@ -46,7 +47,7 @@ def zone(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
 
 
 def _drop(zone: Settings, fixture: str, name: str | None = None) -> Path:
-    return Path(shutil.copy(FIXTURES / fixture, zone.landing_dir / (name or fixture)))
+    return Path(shutil.copy(FIXTURES / fixture, landing_dir(zone) / (name or fixture)))
 
 
 def _query(zone: Settings, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -131,7 +132,7 @@ def test_a_folder_of_three_files_is_loaded_quarantined_recorded_and_archived(
     assert landing_files(zone) == []
     for landed_file in report.loaded:
         assert landed_file.archived_path is not None and landed_file.parquet_path is not None
-        assert landed_file.archived_path.parent.parent == zone.landing_dir / "archive"
+        assert landed_file.archived_path.parent.parent == landing_dir(zone) / "archive"
         assert (
             landed_file.archived_path.read_bytes()
             == (FIXTURES / landed_file.file_name).read_bytes()
@@ -193,7 +194,7 @@ def test_a_corrected_file_replaces_the_lines_of_its_entity_and_period(zone: Sett
     for old, new in (('"48,250.75"', '"18,250.75"'), ('"50,000.00"', '"20,000.00"')):
         corrected = corrected.replace(old, new)
     corrected = "\r\n".join(line for line in corrected.split("\r\n") if not line.startswith("3000"))
-    (zone.landing_dir / "acme_2026-01_v2.csv").write_bytes(corrected.encode("cp1252"))
+    (landing_dir(zone) / "acme_2026-01_v2.csv").write_bytes(corrected.encode("cp1252"))
 
     (result,) = load_landing_zone(zone, zone.warehouse_url).loaded
 

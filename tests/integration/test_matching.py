@@ -14,20 +14,20 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from aura_platform import cli
+from aura_demo import names
+from aura_platform.cli import main as cli
 from aura_platform.config.loader import load_embeddings, load_matching
 from aura_platform.defs.search.assets import match_settings, texts_query
-from aura_platform.demo import names
-from aura_platform.lib import matching
-from aura_platform.lib.embedding import DEFAULT_MODEL, load_embedder
-from aura_platform.lib.matching import (
+from aura_platform.search import matching
+from aura_platform.search.embedding import DEFAULT_MODEL, load_embedder
+from aura_platform.search.matching import (
     MatchRun,
     match_opportunities,
     record_decision,
     stored_matches,
     stored_pairs,
 )
-from aura_platform.lib.vector_store import ensure_hnsw_index, sync_embeddings
+from aura_platform.search.vector_store import ensure_hnsw_index, sync_embeddings
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 from aura_platform.warehouse.migrate import apply_migrations

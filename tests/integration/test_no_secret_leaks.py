@@ -17,9 +17,9 @@ from dagster_shared.serdes import serialize_value
 from psycopg import sql
 from support.webhook import Webhook, serve_webhook
 
+from aura_platform.cli.runner import prepare_environment
 from aura_platform.defs.automation import run_failures
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.runner import prepare_environment
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 
@@ -38,7 +38,7 @@ BACKFILL = '{"resources": {"backfill": {"config": {"start": "2025-11-10", "end":
 
 def _materialize(odoo_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "aura_platform.cli", "dagster", "asset", "materialize",
+        [sys.executable, "-m", "aura_platform.cli.main", "dagster", "asset", "materialize",
          "--select", "raw/odoo/crm_lead", "--config-json", BACKFILL],
         capture_output=True, text=True, env={**os.environ, "AURA_ODOO_URL": odoo_url},
     )  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import dotenv
 import pytest
 
-from aura_platform.runner import prepare_environment, write_env_file
+from aura_platform.cli.runner import prepare_environment, write_env_file
 from aura_platform.settings import ENV_VARS, PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
+from aura_platform.cli.runner import apply_pool_limits, prepare_environment
 from aura_platform.config.loader import load_sources
 from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.definitions import defs
-from aura_platform.runner import apply_pool_limits, prepare_environment
 from aura_platform.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """Schema drift between a real PostgreSQL source and its raw mirror: the sync adapts, never aborts.
 
-Policy (``lib/drift.py``): a new column is added; a lossless type change widens raw; any other
+Policy (``ingest/drift.py``): a new column is added; a lossless type change widens raw; any other
 type change keeps raw's type and quarantines only the rows whose value does not convert; a
 dropped column stays in raw, NULL for the rows synced afterwards. Every change is recorded in
 ``ops.schema_changes``.
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
 SOURCE_DB = "drift_source"

@@ -17,10 +17,10 @@ import pytest
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-from aura_platform.cli import main
+from aura_platform.cli.main import main
 from aura_platform.config.loader import load_embeddings
-from aura_platform.lib.embedding import DEFAULT_MODEL, load_embedder
-from aura_platform.lib.vector_store import ensure_hnsw_index, hnsw_index_name, sync_embeddings
+from aura_platform.search.embedding import DEFAULT_MODEL, load_embedder
+from aura_platform.search.vector_store import ensure_hnsw_index, hnsw_index_name, sync_embeddings
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 

@@ -20,16 +20,16 @@ from aura_platform.config.models import RawCheckConfig, SourceConfig, TableConfi
 from aura_platform.defs.quality.standard_checks import build_standard_checks
 from aura_platform.defs.quality.table_checks import build_table_check
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.audit import fail_sync_job, open_sync_job
-from aura_platform.lib.checks_sql import (
+from aura_platform.ingest.audit import fail_sync_job, open_sync_job
+from aura_platform.ingest.sync import TableSync, sync_table
+from aura_platform.quality.expectations import record_check
+from aura_platform.quality.sql_checks import (
     CHECK_KINDS,
     CheckKind,
     CheckOutcome,
     CheckTarget,
     load_quality,
 )
-from aura_platform.lib.quality import record_check
-from aura_platform.lib.sync import TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.base import Column, Extract, ReadWindow
 from aura_platform.warehouse.connection import connect

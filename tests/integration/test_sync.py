@@ -6,9 +6,9 @@ import psycopg
 import pytest
 
 from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.lib.sync import TableSync, sync_table
+from aura_platform.ingest.sync import TableSync, sync_table
 from aura_platform.settings import Settings
-from aura_platform.sources.sql_database import SqlSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
 

@@ -23,16 +23,16 @@ import pytest
 from bson import Decimal128, ObjectId, json_util
 from support.odoo_rpc_server import FakeModel, FakeOdoo, serve
 
+from aura_demo.mongo import mongo_dir, write_mongo_documents
+from aura_demo.world import build_world
 from aura_platform.config.loader import load_sources
 from aura_platform.config.models import SourceConfig, TableConfig, Transport
-from aura_platform.demo.mongo import mongo_dir, write_mongo_documents
-from aura_platform.demo.world import build_world
-from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings, SourceNotConfigured
 from aura_platform.sources.base import RowSource
 from aura_platform.sources.mongo import DEFAULT_DATABASE, MongoSource
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.sources.registry import open_source
-from aura_platform.sources.sql_database import SqlSource
 from aura_platform.warehouse.connection import connect
 
 ACE_SAMPLE = Path(__file__).parents[1] / "fixtures" / "apn" / "Opportunity-Outbound-Sample.json"

@@ -18,8 +18,8 @@ import pytest
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-from aura_platform.lib.embedding import DEFAULT_MODEL, Embedder, load_embedder
-from aura_platform.lib.vector_store import (
+from aura_platform.search.embedding import DEFAULT_MODEL, Embedder, load_embedder
+from aura_platform.search.vector_store import (
     ensure_hnsw_index,
     hnsw_index_name,
     nearest,

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aura_platform.cli import main
+from aura_platform.cli.main import main
 from aura_platform.settings import Settings
 from aura_platform.warehouse import embedded
 

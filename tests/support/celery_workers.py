@@ -70,12 +70,13 @@ class Worker:
 def celery_workers(
     names: list[str], env: Mapping[str, str], log_dir: Path, queues: str = "dagster"
 ) -> Iterator[dict[str, Worker]]:
-    """Celery workers of ``aura_platform.celery_app``, one step at a time each, until exit."""
+    """Celery workers of ``aura_platform.execution.celery_app``, one step at a time each."""
     workers: dict[str, Worker] = {}
     try:
         for name in names:
             argv = [
-                sys.executable, "-m", "celery", "-A", "aura_platform.celery_app", "worker",
+                sys.executable, "-m", "celery",
+                "-A", "aura_platform.execution.celery_app", "worker",
                 "-n", f"{name}@%h", "-Q", queues, "--concurrency=1", "--loglevel=INFO",
                 "--without-mingle", "--without-gossip",
             ]  # fmt: skip

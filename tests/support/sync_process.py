@@ -17,11 +17,11 @@ import sys
 from typing import Any, Literal
 
 from aura_platform.config.models import SourceConfig, TableConfig
-from aura_platform.lib import sync
-from aura_platform.lib.sync import TableSync, sync_table
+from aura_platform.ingest import sync
+from aura_platform.ingest.sync import TableSync, sync_table
 from aura_platform.settings import Settings
+from aura_platform.sources.postgres import SqlSource
 from aura_platform.sources.postgres_cdc import ChangeFeed
-from aura_platform.sources.sql_database import SqlSource
 
 
 def sql_table_spec(

@@ -1,6 +1,6 @@
 """Test support: trial-balance files read as a ``RowSource``, outside the landing zone.
 
-The product loads CSV files only through the landing zone (``lib/landing.py``: checksums,
+The product loads CSV files only through the landing zone (``ingest/landing.py``: checksums,
 archive, one file per transaction); tests also read fixture files directly, through the same
 parser, to check what it makes of them.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aura_platform.sources.base import Extract, ReadWindow
-from aura_platform.sources.csv_files import COLUMNS, TABLE, parse_bytes
+from aura_platform.sources.csv_trial_balance import COLUMNS, TABLE, parse_bytes
 
 
 def parse_file(path: Path, *, default_currency: str = "USD") -> Extract:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aura_platform.lib.sync import TableSync
+from aura_platform.ingest.sync import TableSync
 from aura_platform.warehouse.connection import connect
 
 

@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from support.warehouse import reset_warehouse
 
-from aura_platform.demo.generator import generate_demo
-from aura_platform.runner import run_job
+from aura_demo.generator import generate_demo
+from aura_platform.cli.runner import run_job
 from aura_platform.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
@@ -141,7 +141,7 @@ def aura_server(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with (ARTIFACTS / f"{log_name}.log").open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "aura_platform.cli", *args, "--port", str(port)],
+            [sys.executable, "-m", "aura_platform.cli.main", *args, "--port", str(port)],
             env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

@@ -11,7 +11,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from aura_platform.defs.dbt.project import aura_dbt_project
 from aura_platform.defs.dbt.translator import AuraDbtTranslator, relation_under_test
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.quality import record_check
+from aura_platform.quality.expectations import record_check
 from aura_platform.settings import Settings
 
 

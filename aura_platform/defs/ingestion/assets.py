@@ -10,8 +10,8 @@ import dagster as dg
 
 from aura_platform.config.loader import load_sources
 from aura_platform.defs.resources import BackfillWindow, WarehouseResource
-from aura_platform.lib.faults import is_permanent
-from aura_platform.lib.sync import SyncResult, TableSync, sync_table
+from aura_platform.ingest.faults import is_permanent
+from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import mask_secrets
 from aura_platform.sources.registry import transport
 
@@ -138,7 +138,7 @@ def build_landing_asset(spec: TableSync) -> dg.AssetsDefinition:
     def _landing_asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        from aura_platform.lib.landing import load_landing_zone
+        from aura_platform.ingest.landing import load_landing_zone
 
         report = load_landing_zone(warehouse.settings(), warehouse.url(), context.run.run_id)
         quarantined = sum(f.rows_quarantined for f in report.loaded)

@@ -17,7 +17,7 @@ import json
 
 import dagster as dg
 
-from aura_platform.lib.landing import landing_files
+from aura_platform.ingest.landing import landing_files
 from aura_platform.settings import Settings
 
 # The landing asset and everything that reads it (the dbt models built on trial balances, their

@@ -8,9 +8,9 @@ from aura_platform.config.loader import check_suite_columns, load_suites
 from aura_platform.config.models import SuiteConfig
 from aura_platform.defs.dbt.project import aura_dbt_project
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.dbt_manifest import declared_columns
-from aura_platform.lib.loading import METADATA_COLUMNS
-from aura_platform.lib.quality import pass_rate, record_check, run_suite
+from aura_platform.ingest.loading import METADATA_COLUMNS
+from aura_platform.quality.dbt_manifest import declared_columns
+from aura_platform.quality.expectations import pass_rate, record_check, run_suite
 
 
 def build_gx_check(path: Path, suite: SuiteConfig) -> dg.AssetChecksDefinition:

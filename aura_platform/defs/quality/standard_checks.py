@@ -14,15 +14,15 @@ import dagster as dg
 from aura_platform.config.models import RawCheckConfig, Severity
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.checks_sql import (
+from aura_platform.ingest.sync import TableSync
+from aura_platform.quality.expectations import pass_rate, record_check
+from aura_platform.quality.sql_checks import (
     CHECK_KINDS,
     CheckOutcome,
     CheckTarget,
     RawTable,
     load_quality,
 )
-from aura_platform.lib.quality import pass_rate, record_check
-from aura_platform.lib.sync import TableSync
 
 
 def raw_asset_key(spec: TableSync) -> dg.AssetKey:

@@ -14,8 +14,8 @@ from aura_platform.config.models import RawCheckConfig
 from aura_platform.defs.ingestion.assets import table_syncs
 from aura_platform.defs.quality.standard_checks import raw_asset_key, raw_table, report
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.lib.checks_sql import CHECK_KINDS, CheckTarget, load_quality
-from aura_platform.lib.sync import TableSync
+from aura_platform.ingest.sync import TableSync
+from aura_platform.quality.sql_checks import CHECK_KINDS, CheckTarget, load_quality
 
 
 def build_table_check(

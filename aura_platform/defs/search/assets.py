@@ -9,15 +9,15 @@ from psycopg import sql
 from aura_platform.config.loader import CONFIG_DIR, ConfigError, load_embeddings, load_matching
 from aura_platform.config.models import EmbeddingsFile, EmbeddingTableConfig, MatchingFile
 from aura_platform.defs.resources import WarehouseResource
-from aura_platform.executors import embedding_op_tags
-from aura_platform.lib.match_truth import (
+from aura_platform.execution.executors import embedding_op_tags
+from aura_platform.search.evaluation import (
     Decoy,
     GroundTruthPair,
     decoys,
     ground_truth,
     ground_truth_path,
 )
-from aura_platform.lib.matching import (
+from aura_platform.search.matching import (
     ACE_TABLE,
     BLOCKING_RULES,
     COMPARISONS,
@@ -68,8 +68,8 @@ def build_embedding_asset(name: str, table: EmbeddingTableConfig) -> dg.AssetsDe
     def _embedding_asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        from aura_platform.lib.embedding import load_embedder
-        from aura_platform.lib.vector_store import ensure_hnsw_index, sync_embeddings
+        from aura_platform.search.embedding import load_embedder
+        from aura_platform.search.vector_store import ensure_hnsw_index, sync_embeddings
 
         settings = warehouse.settings()
         embedder = load_embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)

@@ -6,14 +6,14 @@ from aura_platform.config.loader import load_matching
 from aura_platform.defs.quality.standard_checks import report
 from aura_platform.defs.resources import WarehouseResource
 from aura_platform.defs.search.assets import MATCHES_KEY, demo_ground_truth, truth_pairs
-from aura_platform.lib.checks_sql import CheckOutcome
-from aura_platform.lib.matching import (
+from aura_platform.quality.expectations import SAMPLE_LIMIT
+from aura_platform.quality.sql_checks import CheckOutcome
+from aura_platform.search.matching import (
     evaluate,
     load_decisions,
     stored_matches,
     truth_with_decisions,
 )
-from aura_platform.lib.quality import SAMPLE_LIMIT
 from aura_platform.settings import Settings
 from aura_platform.warehouse.connection import connect
 

@@ -1,0 +1,1 @@
+"""The ``aura`` command line: commands, running jobs, what a person sees."""

@@ -1,4 +1,0 @@
-"""Deterministic demo sources: Odoo and APN databases, landing files and Mongo documents.
-
-Entry point: ``aura_platform.demo.generator.generate_demo``.
-"""

@@ -1,0 +1,1 @@
+"""How a run's steps execute: Dagster executors and the Celery app."""

@@ -1,0 +1,1 @@
+"""Ingestion: one table's sync from a source into ``raw``, audited."""

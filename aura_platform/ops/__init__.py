@@ -1,0 +1,1 @@
+"""Operations: health of every store and source, backups, failure alerts."""

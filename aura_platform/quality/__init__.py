@@ -1,0 +1,1 @@
+"""Data quality without Dagster: SQL checks, GX expectations, check records."""

@@ -1,0 +1,1 @@
+"""Search: embeddings in pgvector, semantic queries, opportunity matching."""
