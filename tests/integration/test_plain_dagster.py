@@ -79,8 +79,8 @@ def test_dg_lists_every_definition_under_the_location_name_aura(env_file: Path) 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "does not match the name" not in result.stderr
     listed = json.loads(result.stdout)
-    snapshot = (PROJECT_ROOT / "tests" / "snapshots" / "definitions.txt").read_text()
-    expected = {
-        line.split(" ", 1)[1] for line in snapshot.splitlines() if line.startswith("asset ")
-    }
+    # The asset lines of the definitions snapshot (syrupy's file: one quoted line per entry).
+    snapshot = (PROJECT_ROOT / "tests" / "__snapshots__" / "test_definitions.ambr").read_text()
+    entries = [line.strip().removesuffix(",").strip("'") for line in snapshot.splitlines()]
+    expected = {entry.split(" ", 1)[1] for entry in entries if entry.startswith("asset ")}
     assert {a["asset_key"] for a in listed["assets"]} == expected
