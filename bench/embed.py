@@ -41,7 +41,6 @@ from aura_platform.search.embedding import Embedder, load_embedder, load_options
 from aura_platform.search.vector_store import (
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
-    EmbeddingType,
     Hit,
     ensure_hnsw_index,
     hnsw_index_name,
@@ -198,7 +197,7 @@ def _run(settings: Settings, url: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _opportunity_texts(count: int) -> dict[EmbeddingType, dict[str, str]]:
+def _opportunity_texts(count: int) -> dict[str, dict[str, str]]:
     """Identity and context texts shaped like core.odoo_opportunities' (half each).
 
     Companies, contacts and domains come from the demo generator's world, project names and
@@ -232,7 +231,7 @@ def _quietly(call: Callable[[], np.ndarray]) -> np.ndarray:
 
 
 def _timed_sync(
-    url: str, texts: Mapping[EmbeddingType, Mapping[str, str]], embedder: Embedder, *, fresh: bool
+    url: str, texts: Mapping[str, Mapping[str, str]], embedder: Embedder, *, fresh: bool
 ) -> Timing:
     """What the embedding asset does: sync each text type, ensure the index, commit.
 
