@@ -128,15 +128,6 @@ def landing_files(settings: Settings) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-def pending_files(settings: Settings, conn: psycopg.Connection) -> list[Path]:
-    """Landing files whose bytes have never been loaded (what a sensor should react to)."""
-    return [
-        path
-        for path in landing_files(settings)
-        if _landed(conn, csv_trial_balance.file_checksum(path.read_bytes())) is None
-    ]
-
-
 def land_file(
     conn: psycopg.Connection,
     details: dict[str, Any],

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pyarrow.parquet as pq
 import pytest
+from support.landing import pending_files
 from support.trial_balance import parse_file
 
 from aura_platform.config.loader import landing_dir
@@ -20,7 +21,6 @@ from aura_platform.ingest.landing import (
     land_file,
     landing_files,
     load_landing_zone,
-    pending_files,
 )
 from aura_platform.settings import Settings
 from aura_platform.sources.base import Rejected
