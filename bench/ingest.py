@@ -7,7 +7,8 @@ incremental syncs after 1% of the rows changed: a normal one (deletes not due), 
 reconciles deletes, and one without the source's ``write_date`` index. Then, in the same run,
 change data capture (``mode: cdc``): the initial snapshot, a sync with nothing changed (its fixed
 cost), a sync after another 1% changed and one after 1% of the rows were deleted (with the
-cursor mode's reconciling sync of that delete next to it). See ``bench/README.md`` for what the
+cursor mode's reconciling sync of that delete next to it), and the floor under the 1% change (its
+decoding on the source plus a bare update of its rows in raw). See ``bench/README.md`` for what the
 ratios mean. Exits 0 whatever the numbers; non-zero on errors.
 """
 
@@ -30,6 +31,7 @@ from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.postgres import SqlSource
+from aura_platform.sources.postgres_cdc import cdc_name
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
@@ -147,9 +149,9 @@ def _run(warehouse_url: str, source_url: str, rows: int, rounds: int) -> int:
     )
     _write_date_index(source_url, create=False)
     incrementals["no_index"] = _timed_incremental(spec, warehouse_url, source, rows, 2, False)
-    cdc = _timed_cdc(warehouse_url, source, rows, reconciling)
+    cdc, floors = _timed_cdc(warehouse_url, source, rows, reconciling)
     _report(timings, incrementals)
-    _report_cdc(cdc, min(timings["aura"], key=lambda t: t.seconds))
+    _report_cdc(cdc, floors, min(timings["aura"], key=lambda t: t.seconds))
     print(_machine(warehouse_url))
     counted = [run.counted_right for run in incrementals.values()]
     return 0 if all(counted) and all(run.counted_right for run in cdc.values()) else 1
@@ -170,10 +172,12 @@ class CdcRun:
 
 def _timed_cdc(
     warehouse_url: str, source: SqlSource, rows: int, reconciling: TableSync
-) -> dict[str, CdcRun]:
-    """Snapshot, 1% changed and 1% deleted via CDC; the same delete seen by cursor mode."""
+) -> tuple[dict[str, CdcRun], dict[str, float]]:
+    """Snapshot, 1% changed and 1% deleted via CDC; the same delete seen by cursor mode; and the
+    floor of the 1% change (its decoding on the source, a bare update of its rows in raw)."""
     spec = _spec(source_name=CDC_SOURCE_NAME, mode="cdc")
     runs: dict[str, CdcRun] = {}
+    floors: dict[str, float] = {}
 
     def timed(key: str, spec: TableSync, expected: tuple[int, int, int]) -> None:
         result, seconds = _timed(
@@ -194,7 +198,11 @@ def _timed_cdc(
     timed("idle", spec, (0, 0, 0))  # what every sync pays, whatever changed: the fixed cost
     _log_running_transactions(source.url)
     changed = _change_rows(source.url, rows, 3)
+    # What any CDC design pays for this change, whatever it does in between: the source decoding
+    # it (peeked, so the timed sync below still finds it) and raw writing the changed rows.
+    floors["decoding"] = _timed_decoding(source.url, cdc_name(CDC_SOURCE_NAME, TABLE))
     timed("changed", spec, (0, changed, 0))
+    floors["raw_update"] = _timed_raw_update(warehouse_url, spec.raw_table, rows, 3)
     _log_running_transactions(source.url)
     with connect(source.url) as conn, conn.transaction():
         deleted = conn.execute(
@@ -204,7 +212,38 @@ def _timed_cdc(
     timed("deleted", spec, (0, 0, deleted))
     # Cursor mode's own raw last synced before the CDC change: it reads that 1% too.
     timed("cursor_deleted", reconciling, (0, changed, deleted))
-    return runs
+    return runs, floors
+
+
+def _timed_decoding(source_url: str, slot: str) -> float:
+    """Seconds the source takes to decode the slot's pending changes, none of them consumed."""
+    with connect(source_url, autocommit=True) as conn:
+        started = time.perf_counter()
+        conn.execute(
+            "select count(*) from pg_logical_slot_peek_binary_changes(%s, null, null, "
+            "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
+            (slot, slot),
+        )
+        return time.perf_counter() - started
+
+
+def _timed_raw_update(warehouse_url: str, raw_table: str, rows: int, part: int) -> float:
+    """Seconds of a bare UPDATE of the changed rows in raw, found by key as a sync finds them
+    (values unchanged, rolled back)."""
+    keys = list(range(part or CHANGED_FRACTION, rows + 1, CHANGED_FRACTION))
+    with connect(warehouse_url) as conn:
+        started = time.perf_counter()
+        updated = conn.execute(
+            sql.SQL("update {} set probability = probability where id = any(%s)").format(
+                sql.Identifier("raw", raw_table)
+            ),
+            (keys,),
+        ).rowcount
+        seconds = time.perf_counter() - started
+        conn.rollback()
+    if updated != len(keys):
+        raise RuntimeError(f"the floor's update found {updated} rows, expected {len(keys)}")
+    return seconds
 
 
 def _log_running_transactions(source_url: str) -> None:
@@ -216,11 +255,15 @@ def _log_running_transactions(source_url: str) -> None:
             conn.execute("checkpoint")
 
 
-def _report_cdc(runs: dict[str, CdcRun], full: Timing) -> None:
-    """The ratios, then the CDC sync split into its fixed cost and its cost per changed row.
+def _report_cdc(runs: dict[str, CdcRun], floors: dict[str, float], full: Timing) -> None:
+    """The ratios, then the CDC sync split into its fixed cost and its cost per changed row,
+    then the floor under the 1% change.
 
     The ratio of a 1% change tends, as the table grows, to 1% of the per-row cost of a change
-    over that of a full sync; the fixed cost is what keeps it higher on small tables.
+    over that of a full sync; the fixed cost is what keeps it higher on small tables. The floor
+    is the part no implementation avoids: the source decoding the change and raw updating the
+    rows in place. Where the floor alone is above the target, the target is out of reach on
+    this server whatever the sync does.
     """
     labels = {
         "snapshot": "CDC initial snapshot (exported snapshot)",
@@ -246,6 +289,13 @@ def _report_cdc(runs: dict[str, CdcRun], full: Timing) -> None:
         f"{per_change * 1e6:.0f} us per changed row against {per_row * 1e6:.0f} us per row of "
         f"a full sync; without the fixed cost, 1% changed / full sync would be "
         f"{(changed.seconds - fixed) / full.seconds:.4f}"
+    )
+    decoding, raw_update = floors["decoding"], floors["raw_update"]
+    print(
+        f"floor of the 1% change: the source decoding it {decoding:.3f}s + a bare UPDATE of its "
+        f"rows in raw {raw_update:.3f}s = {(decoding + raw_update) / full.seconds:.4f} of a full "
+        f"sync; the CDC sync took {runs['changed'].timing.seconds / (decoding + raw_update):.1f}x "
+        "the floor"
     )
     for key, run in runs.items():
         print(

@@ -928,11 +928,14 @@ def _apply_segment(
         for key, row in segment.rows.items():
             if row is None:
                 deletes.append(key)
-                continue
-            missing = [c.name for c, v in zip(columns, row, strict=True) if v is pgoutput.UNCHANGED]
-            unchanged.update(missing)
-            values = [None if v is pgoutput.UNCHANGED else v for v in row]
-            copy.write_row([*values, missing])
+            elif pgoutput.UNCHANGED not in row:  # most rows: written as they came
+                copy.write_row((*row, None))
+            else:
+                missing = [
+                    c.name for c, v in zip(columns, row, strict=True) if v is pgoutput.UNCHANGED
+                ]
+                unchanged.update(missing)
+                copy.write_row([*(None if v is pgoutput.UNCHANGED else v for v in row), missing])
     for column in sorted(unchanged):
         # A TOASTed value the update did not touch is not in the stream: raw still has it.
         wh.execute(
