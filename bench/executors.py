@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    # The demo is what is being run, as with `aura demo`: unset sources read its stand-ins, here
+    # and in the Celery workers started with this environment.
+    os.environ["AURA_DEMO"] = "1"
     settings = Settings.from_env()
     prepare_warehouse(settings)
     print(f"main job on the demo at scale {args.scale}, {os.cpu_count()} cores", flush=True)
