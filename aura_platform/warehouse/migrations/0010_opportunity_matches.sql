@@ -1,5 +1,5 @@
 -- Which ACE opportunity is which Odoo opportunity, written by the search/opportunity_matches asset
--- (aura_platform/search/matching.py). Each run replaces a model's rows: an Odoo opportunity's best
+-- (aura_platform/lib/matching.py). Each run replaces a model's rows: an Odoo opportunity's best
 -- candidates by score, with every signal behind the score, and at most one chosen match per
 -- opportunity on either side. pg_trgm scores how alike two normalised company names are.
 create extension if not exists pg_trgm;

@@ -1,4 +1,4 @@
--- Probabilistic matching (aura_platform/search/matching.py): each stored pair carries its
+-- Probabilistic matching (aura_platform/lib/matching.py): each stored pair carries its
 -- explanation, and reviewers' decisions live apart from the model's rows so that they survive
 -- every re-run (a run replaces the model's rows, never the decisions).
 alter table search.opportunity_matches
