@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +272,9 @@ def _flag_model(options: LoadOptions) -> FlagModel:
     from FlagEmbedding import FlagModel
 
     transformers.utils.logging.disable_progress_bar()  # a per-load bar is noise in run logs
+    # FlagEmbedding pads what its fast tokenizer encoded, and transformers advises its authors,
+    # once per process, to call the tokenizer instead: advice to a library, noise in a summary.
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     model = FlagModel(**options.flag_model_kwargs())
     model.model.to(options.device)
     model.model.eval()
