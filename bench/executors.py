@@ -30,6 +30,7 @@ from support.celery_workers import celery_workers, redis_server
 from support.warehouse import reset_warehouse
 
 from aura_demo.generator import generate_demo
+from aura_platform.cli.console import output_to_file, run_log_path
 from aura_platform.cli.runner import run_job
 from aura_platform.settings import Settings
 from aura_platform.warehouse.bootstrap import prepare_warehouse
@@ -40,11 +41,13 @@ def _timed_run(executor: str, scale: float) -> float:
     settings = Settings.from_env()
     reset_warehouse(settings.warehouse_url)
     generate_demo(settings, seed=7, scale=scale)  # again: a run archives the landing files
+    log_path = run_log_path(settings, f"main-{executor}")
     start = time.monotonic()
-    report = run_job(settings)
+    with output_to_file(log_path):  # Dagster's and dbt's log, as `aura demo` keeps it
+        report = run_job(settings)
     seconds = time.monotonic() - start
     if not report.success:
-        raise SystemExit(f"{executor}: the main job failed: {report.steps_failed}")
+        raise SystemExit(f"{executor}: the main job failed: {report.steps_failed} (log {log_path})")
     print(f"  {executor:<13} {seconds:7.1f} s  ({len(report.steps_succeeded)} steps)", flush=True)
     return seconds
 

@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 
 from aura_demo.generator import DEMO_SOURCE_SYSTEMS, generate_demo
+from aura_platform.cli.console import output_to_file, run_log_path
 from aura_platform.cli.runner import run_job
 from aura_platform.config.loader import load_matching
 from aura_platform.defs.search.assets import match_settings
@@ -59,10 +60,13 @@ def bench_variant(settings: Settings, name: str, *, seed: int, scale: float, rat
     generate_demo(settings, seed=seed, scale=scale, perturb=rate)
     # As `aura demo` does: the rebuilt sources are read in full, not from the old watermarks.
     forget_watermarks(prepare_warehouse(settings), DEMO_SOURCE_SYSTEMS)
-    report = run_job(settings, "main")
+    log_path = run_log_path(settings, "main")
+    with output_to_file(log_path):  # Dagster's and dbt's log, as `aura demo` keeps it
+        report = run_job(settings, "main")
     pipeline = time.perf_counter() - started
+    print(f"{name} demo: main job log {log_path}")
     if not report.success:  # matching would be measured on whatever an earlier run left
-        raise SystemExit(f"{name} demo: the main job failed: {report.steps_failed}")
+        raise SystemExit(f"{name} demo: the main job failed: {report.steps_failed}; see {log_path}")
     # The main job just normalised these names in this process: time a cold run, as a fresh
     # Dagster run process would do it.
     normalize_company_name.cache_clear()
