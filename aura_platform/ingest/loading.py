@@ -425,15 +425,7 @@ def tombstone_missing(
     key_table: str,
 ) -> int:
     """Set ``_deleted_at`` on raw rows whose key is no longer among the source's keys."""
-    ident = sql.Identifier
-    match = keys_match(primary_key)
-    done = conn.execute(
-        sql.SQL(
-            "update {t} as r set _deleted_at = now() where r._deleted_at is null "
-            "and not exists (select 1 from {k} as k where {match})"
-        ).format(t=ident(schema, table), k=ident(key_table), match=match)
-    )
-    return done.rowcount
+    return _tombstone(conn, schema, table, primary_key, key_table, listed=False)
 
 
 def tombstone_keys(
@@ -445,13 +437,27 @@ def tombstone_keys(
     key_table: str,
 ) -> int:
     """Set ``_deleted_at`` on the live raw rows whose key is in ``key_table`` (known deletes)."""
+    return _tombstone(conn, schema, table, primary_key, key_table, listed=True)
+
+
+def _tombstone(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    primary_key: Sequence[str],
+    key_table: str,
+    *,
+    listed: bool,
+) -> int:
+    """Tombstone the live raw rows whose key is (``listed``) or is not in ``key_table``."""
     done = conn.execute(
         sql.SQL(
             "update {t} as r set _deleted_at = now() where r._deleted_at is null "
-            "and exists (select 1 from {k} as k where {match})"
+            "and {negation}exists (select 1 from {k} as k where {match})"
         ).format(
             t=sql.Identifier(schema, table),
             k=sql.Identifier(key_table),
+            negation=sql.SQL("" if listed else "not "),
             match=keys_match(primary_key),
         )
     )
