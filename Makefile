@@ -35,6 +35,9 @@ test: $(STAMP)
 # The main job on two real Celery workers and redis-server (Debian's package): not in `make test`,
 # whose CI budget its 8 to 12 minutes would break.
 test-celery: $(STAMP)
+	@command -v redis-server >/dev/null || { echo "make test-celery needs Debian's redis-server \
+	(apt-get install redis-server; .ci/run installs it): without a broker every test would skip" >&2; \
+	exit 1; }
 	$(BIN)/pytest -m celery tests/integration/test_celery.py
 
 lint: $(STAMP)
