@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
@@ -22,6 +23,7 @@ from support.sync_process import sql_table_spec
 
 from aura_demo.generator import generate_demo
 from aura_platform.config.models import SourceConfig, SourcesFile
+from aura_platform.defs.ingestion.sensors import retired_cdc_feeds_sensor
 from aura_platform.ingest.sync import (
     SyncResult,
     TableSync,
@@ -305,6 +307,36 @@ def test_doctor_reports_slot_lag_and_slots_go_with_cursor_mode_or_the_source(
     assert _query(odoo, "select slot_name from pg_replication_slots") == []
     assert _query(odoo, "select pubname from pg_publication") == []
     assert _query(settings.warehouse_url, "select * from ops.cdc_slots") == []
+
+
+def test_the_daemon_drops_the_slot_of_a_table_taken_out_of_the_configuration(
+    settings: Settings, odoo: str
+) -> None:
+    """Scheduled runs never pass through `aura run`: a sensor retires the feeds there."""
+    spec = sql_table_spec("cdc_gone", "crm_lead", "cdc")  # not in assets_config/sources.yaml
+    _forget(settings, spec)
+    _sync(settings, spec, odoo)
+
+    def slots() -> list[str]:
+        return [r[0] for r in _query(odoo, "select slot_name from pg_replication_slots")]
+
+    assert "aura_cdc_gone_crm_lead" in slots()
+    result = retired_cdc_feeds_sensor(dg.build_sensor_context())
+    assert isinstance(result, dg.SkipReason)
+    assert "aura_cdc_gone_crm_lead" in (result.skip_message or "")
+    assert "aura_cdc_gone_crm_lead" not in slots()
+    assert "aura_cdc_gone_crm_lead" not in [
+        r[0] for r in _query(odoo, "select pubname from pg_publication")
+    ]
+    assert (
+        _query(
+            settings.warehouse_url, "select 1 from ops.cdc_slots where source_system = 'cdc_gone'"
+        )
+        == []
+    )
+    again = retired_cdc_feeds_sensor(dg.build_sensor_context())
+    assert isinstance(again, dg.SkipReason)
+    assert again.skip_message == "every CDC slot belongs to a configured table"
 
 
 def test_a_table_without_a_usable_replica_identity_is_refused(

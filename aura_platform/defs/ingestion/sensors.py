@@ -1,4 +1,6 @@
-"""The landing-zone sensor: a file dropped in the landing folder is loaded within a minute.
+"""The landing-zone sensor: a file dropped in the landing folder is loaded within a minute; and
+the housekeeping sensor that drops the replication slots of CDC tables taken out of the
+configuration.
 
 The cursor holds the fingerprints (name, size, modification time) of the files waiting in the
 folder at the last evaluation; a fingerprint not in it is new and requests one run, keyed by the
@@ -17,7 +19,9 @@ import json
 
 import dagster as dg
 
+from aura_platform.config.loader import load_sources
 from aura_platform.ingest.landing import landing_files
+from aura_platform.ingest.sync import retire_unconfigured_feeds
 from aura_platform.settings import Settings
 
 # The landing asset and everything that reads it (the dbt models built on trial balances, their
@@ -62,3 +66,24 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     context.log.info(f"{len(new)} new landing file(s): {', '.join(names)}")
     run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:32]
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key)], cursor=cursor)
+
+
+# A slot nobody reads keeps its source's WAL until the source's disk fills. `aura run` drops the
+# slots of tables no longer configured in cdc mode before it starts; this does the same where
+# runs start from the daemon (the nightly schedule, the UI), which never pass through `aura run`.
+# Switching a table back to cursor mode needs no sensor: its next sync drops its slot.
+@dg.sensor(
+    name="retired_cdc_feeds",
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Drops the replication slot and publication of each CDC table no longer configured "
+        "in mode cdc (source or table removed from sources.yaml); starts no runs."
+    ),
+)
+def retired_cdc_feeds_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    dropped = retire_unconfigured_feeds(Settings.from_env(), load_sources())
+    if not dropped:
+        return dg.SkipReason("every CDC slot belongs to a configured table")
+    context.log.info(f"dropped the slots of unconfigured CDC tables: {', '.join(dropped)}")
+    return dg.SkipReason(f"dropped {len(dropped)} slot(s): {', '.join(dropped)}")
