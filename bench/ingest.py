@@ -31,7 +31,7 @@ from aura_platform.config.models import SourceConfig, TableConfig
 from aura_platform.ingest.sync import SyncResult, TableSync, sync_table
 from aura_platform.settings import Settings
 from aura_platform.sources.postgres import SqlSource
-from aura_platform.sources.postgres_cdc import cdc_name
+from aura_platform.sources.postgres_cdc import PEEK_QUERY, cdc_name
 from aura_platform.warehouse.bootstrap import prepare_warehouse
 from aura_platform.warehouse.connection import connect, drop_database, ensure_database
 
@@ -219,18 +219,15 @@ def _timed_decoding(source_url: str, slot: str) -> float:
     """Seconds the source takes to decode the slot's pending changes, none of them consumed."""
     with connect(source_url, autocommit=True) as conn:
         started = time.perf_counter()
-        conn.execute(
-            "select count(*) from pg_logical_slot_peek_binary_changes(%s, null, null, "
-            "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
-            (slot, slot),
-        )
+        # What the sync's own peek asks for, counted on the server rather than sent.
+        conn.execute(f"select count(*) from ({PEEK_QUERY}) as pending", (slot, slot))
         return time.perf_counter() - started
 
 
 def _timed_raw_update(warehouse_url: str, raw_table: str, rows: int, part: int) -> float:
     """Seconds of a bare UPDATE of the changed rows in raw, found by key as a sync finds them
     (values unchanged, rolled back)."""
-    keys = list(range(part or CHANGED_FRACTION, rows + 1, CHANGED_FRACTION))
+    keys = _changed_ids(rows, part)
     with connect(warehouse_url) as conn:
         started = time.perf_counter()
         updated = conn.execute(
@@ -458,6 +455,11 @@ def _timed(call: Callable[[], SyncResult]) -> tuple[SyncResult, float]:
     return result, time.perf_counter() - started
 
 
+def _changed_ids(rows: int, part: int) -> list[int]:
+    """The ids ``id % CHANGED_FRACTION = part`` selects among ids 1..rows."""
+    return list(range(part or CHANGED_FRACTION, rows + 1, CHANGED_FRACTION))
+
+
 def _change_rows(source_url: str, rows: int, part: int) -> int:
     """Edit one row in CHANGED_FRACTION (``id % CHANGED_FRACTION = part``), stamped after every
     earlier write_date; return how many."""
@@ -470,7 +472,7 @@ def _change_rows(source_url: str, rows: int, part: int) -> int:
             (CHANGED_FRACTION, part),
         )
         changed = done.rowcount
-    expected = len(range(part or CHANGED_FRACTION, rows + 1, CHANGED_FRACTION))
+    expected = len(_changed_ids(rows, part))
     if changed != expected:
         raise RuntimeError(f"changed {changed} rows, expected {expected}")
     return changed

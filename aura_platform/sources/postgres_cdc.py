@@ -23,6 +23,12 @@ from aura_platform.sources.postgres import SqlSource
 from aura_platform.warehouse.connection import connect
 
 _PEEK_BATCH = 5000  # messages fetched per round trip from the peek cursor
+# The slot's pending messages, none consumed; parameters: the slot and the publication (both
+# named by ``cdc_name``). Messages (``pg_logical_emit_message``) carry the heartbeat.
+PEEK_QUERY = (
+    "select data from pg_logical_slot_peek_binary_changes(%s, null, null, "
+    "'proto_version', '1', 'publication_names', %s, 'messages', 'true')"
+)
 
 
 class CdcSetupError(RuntimeError):
@@ -157,12 +163,7 @@ class ChangeFeed:
             try:
                 cursor = conn.cursor(name="aura_cdc_peek")
                 cursor.itersize = _PEEK_BATCH
-                cursor.execute(
-                    "select data from pg_logical_slot_peek_binary_changes(%s, null, null, "
-                    "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
-                    (self.name, self.name),
-                    binary=True,
-                )
+                cursor.execute(PEEK_QUERY, (self.name, self.name), binary=True)
                 decode = pgoutput.decode
                 for (data,) in cursor:
                     yield decode(data)
